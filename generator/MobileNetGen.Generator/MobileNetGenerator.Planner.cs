@@ -1,0 +1,195 @@
+using System;
+using System.Collections.Generic;
+using System.Collections.Immutable;
+using System.Globalization;
+using System.Threading;
+using MobileNetGen.Generator.Model;
+using MobileNetGen.Model;
+
+namespace MobileNetGen.Generator
+{
+    public sealed partial class MobileNetGenerator
+    {
+        /// <summary>
+        /// Resolves a request to weights, checks them against the architecture, folds BatchNorm into the kernels and packs
+        /// every layer into the layout its kernel reads. The expensive step: it runs only when the request or the weights change.
+        /// </summary>
+        internal static class Planner
+        {
+            /// <summary>Floats per alignment unit: every packed block starts on a 64-byte boundary.</summary>
+            private const int AlignFloats = 16;
+            private const int PanelWidth = 16;
+
+            public static PlanResult Plan(ClassRequest request, ImmutableArray<WeightsSource> weights, CancellationToken ct)
+            {
+                var problems = new List<PlanProblem>();
+                void Problem(Microsoft.CodeAnalysis.DiagnosticDescriptor d, params string[] args) =>
+                    problems.Add(new PlanProblem(d.Id, new EquatableArray<string>(args)));
+                PlanResult Fail() => new PlanResult(request, null, new EquatableArray<PlanProblem>(problems.ToArray()));
+
+                if (!VariantName.TryParse(request.VariantText, out var variant))
+                {
+                    Problem(DiagnosticDescriptors.UnknownVariant, request.VariantText);
+                    return Fail();
+                }
+                string name = request.WeightsName ?? variant.FileStem;
+                try
+                {
+                    SafeTensorsFile file;
+                    if (request.Synthetic)
+                    {
+                        file = SyntheticWeights.Create(variant);
+                        Problem(DiagnosticDescriptors.SyntheticWeights, request.ClassName, variant.ToString(), SyntheticWeights.DefaultSeed.ToString(CultureInfo.InvariantCulture));
+                    }
+                    else
+                    {
+                        WeightsSource? source = null;
+                        foreach (var w in weights)
+                        {
+                            if (!string.Equals(w.Name, name, StringComparison.OrdinalIgnoreCase)) continue;
+                            if (source == null) source = w;
+                            else Problem(DiagnosticDescriptors.DuplicateWeights, name, source.Path, w.Path);
+                        }
+                        if (source == null)
+                        {
+                            string hint = variant.Alpha == 1.0
+                                ? " (no published weights exist for α = 1.0 here: set Synthetic = true to measure its speed with synthetic weights)"
+                                : " (or set Synthetic = true for speed measurements only)";
+                            Problem(DiagnosticDescriptors.WeightsNotFound, name, variant.ToString(), hint);
+                            return Fail();
+                        }
+                        if (source.Base64Text == null)
+                        {
+                            Problem(DiagnosticDescriptors.MalformedWeights, source.Path, "the file could not be read");
+                            return Fail();
+                        }
+                        byte[] bytes;
+                        try { bytes = Convert.FromBase64String(source.Base64Text); }
+                        catch (FormatException) { Problem(DiagnosticDescriptors.MalformedWeights, source.Path, "it is not base64 text (it should come from the MobileNetWeights build step)"); return Fail(); }
+                        try { file = SafeTensorsFile.Read(bytes); }
+                        catch (WeightsFormatException e) { Problem(DiagnosticDescriptors.MalformedWeights, source.Path, e.Message); return Fail(); }
+                    }
+                    ct.ThrowIfCancellationRequested();
+
+                    MobileNetV1Architecture arch;
+                    try { arch = CanonicalWeights.ArchitectureOf(file); }
+                    catch (WeightsFormatException e) { Problem(DiagnosticDescriptors.MalformedWeights, name, e.Message); return Fail(); }
+                    if (arch.Alpha != variant.Alpha || arch.Resolution != variant.Resolution)
+                    {
+                        Problem(DiagnosticDescriptors.ShapeMismatch, name, variant.ToString(),
+                            $"the file is for α = {arch.Alpha.ToString(CultureInfo.InvariantCulture)} at {arch.Resolution} px");
+                        return Fail();
+                    }
+                    var invalid = CanonicalWeights.Validate(file, arch);
+                    if (invalid.Count > 0)
+                    {
+                        string list = string.Join("; ", invalid.GetRange(0, Math.Min(3, invalid.Count)));
+                        if (invalid.Count > 3) list += $"; and {invalid.Count - 3} more";
+                        Problem(DiagnosticDescriptors.ShapeMismatch, name, variant.ToString(), list);
+                        return Fail();
+                    }
+                    ct.ThrowIfCancellationRequested();
+                    var plan = Pack(request, name, variant, file, arch, ct);
+                    return new PlanResult(request, plan, new EquatableArray<PlanProblem>(problems.ToArray()));
+                }
+                catch (OperationCanceledException) { throw; }
+                catch (Exception e)
+                {
+                    Problem(DiagnosticDescriptors.InternalError, request.ClassName, e.GetType().Name + ": " + e.Message);
+                    return Fail();
+                }
+            }
+
+            private static NetworkPlan Pack(ClassRequest request, string name, VariantName variant, SafeTensorsFile file, MobileNetV1Architecture arch, CancellationToken ct)
+            {
+                var layers = new List<LayerPlan>();
+                var chunks = new List<string>();
+                long offset = 0;
+                foreach (var l in arch.Layers)
+                {
+                    ct.ThrowIfCancellationRequested();
+                    float[] packed;
+                    float[] bias = Array.Empty<float>();
+                    string packing;
+                    switch (l.Kind)
+                    {
+                        case LayerKind.GlobalAveragePool:
+                            layers.Add(Layer(l, 0, 0, 0, "none"));
+                            continue;
+                        case LayerKind.Conv3x3:
+                            packed = FoldPerOutput(CanonicalWeights.KernelValues(file, l), Values(file, CanonicalWeights.Scale(l)), l.OutC);
+                            packing = "HWIO [3][3][3][Cout], BatchNorm scale folded";
+                            break;
+                        case LayerKind.Depthwise3x3:
+                            packed = FoldPerOutput(CanonicalWeights.KernelValues(file, l), Values(file, CanonicalWeights.Scale(l)), l.OutC);
+                            packing = "tap-major [9][C], BatchNorm scale folded";
+                            break;
+                        case LayerKind.Pointwise:
+                            packed = PackPointwise(FoldPerOutput(CanonicalWeights.KernelValues(file, l), Values(file, CanonicalWeights.Scale(l)), l.OutC), l.InC, l.OutC);
+                            packing = $"panels of {PanelWidth} output channels [Cout/{PanelWidth}][Cin][{PanelWidth}], BatchNorm scale folded";
+                            break;
+                        case LayerKind.Logits:
+                            packed = CanonicalWeights.KernelValues(file, l);
+                            packing = "[C][classes] as imported";
+                            break;
+                        default: throw new InvalidOperationException("unknown layer kind " + l.Kind);
+                    }
+                    bias = Values(file, CanonicalWeights.Bias(l));
+                    long weightOffset = offset;
+                    long biasOffset = weightOffset + Align(packed.Length);
+                    long end = biasOffset + Align(bias.Length);
+                    var block = new float[end - weightOffset];
+                    Array.Copy(packed, 0, block, 0, packed.Length);
+                    Array.Copy(bias, 0, block, biasOffset - weightOffset, bias.Length);
+                    var bytes = new byte[block.Length * 4];
+                    Buffer.BlockCopy(block, 0, bytes, 0, bytes.Length);
+                    chunks.Add(Convert.ToBase64String(bytes));
+                    layers.Add(Layer(l, weightOffset, packed.Length, biasOffset, packing));
+                    offset = end;
+                }
+                string kind = file.GetMetadata(CanonicalWeights.Keys.Weights) ?? CanonicalWeights.GenuineFloat;
+                return new NetworkPlan(
+                    request, name, variant.ToString(), variant.AlphaText, arch.Resolution, arch.NumClasses,
+                    BackgroundClass: (file.GetMetadata(CanonicalWeights.Keys.BackgroundClass) ?? (arch.NumClasses == 1001 ? "true" : "false")) == "true",
+                    WeightsKind: kind,
+                    Source: file.GetMetadata(CanonicalWeights.Keys.Source) ?? "",
+                    SourceSha256: file.GetMetadata(CanonicalWeights.Keys.SourceSha256) ?? "",
+                    Provenance: file.GetMetadata(CanonicalWeights.Keys.Note) ?? "",
+                    Macs: arch.Macs, Parameters: arch.Parameters, FeatureSize: arch.FeatureSize,
+                    MaxActivation: arch.MaxActivationElements, TotalFloats: offset,
+                    Layers: new EquatableArray<LayerPlan>(layers.ToArray()),
+                    WeightChunks: new EquatableArray<string>(chunks.ToArray()));
+            }
+
+            private static LayerPlan Layer(LayerSpec l, long weightOffset, long weightCount, long biasOffset, string packing) =>
+                new LayerPlan(l.Index, l.Name, l.SlimName, l.Kind.ToString(), l.InH, l.InW, l.InC, l.OutH, l.OutW, l.OutC, l.Stride,
+                    l.PadTop, l.PadLeft, l.PadBottom, l.PadRight, l.Macs, l.Parameters, weightOffset, weightCount, biasOffset, packing);
+
+            private static long Align(long n) => (n + AlignFloats - 1) / AlignFloats * AlignFloats;
+
+            private static float[] Values(SafeTensorsFile file, string tensor) =>
+                (file.Find(tensor) ?? throw new WeightsFormatException($"tensor '{tensor}' is missing")).ToFloats();
+
+            /// <summary>Multiplies each kernel value by its output channel's BatchNorm scale (the output channel is the innermost HWIO axis).</summary>
+            private static float[] FoldPerOutput(float[] kernel, float[] scale, int outC)
+            {
+                var r = new float[kernel.Length];
+                for (int i = 0; i < kernel.Length; i++) r[i] = kernel[i] * scale[i % outC];
+                return r;
+            }
+
+            /// <summary>[Cin][Cout] → panels of 16 output channels: packed[(panel·Cin + ci)·16 + j] = W[ci, panel·16 + j].</summary>
+            internal static float[] PackPointwise(float[] w, int cin, int cout)
+            {
+                if (cout % PanelWidth != 0) throw new InvalidOperationException($"pointwise width {cout} is not a multiple of {PanelWidth}");
+                var packed = new float[w.Length];
+                int panels = cout / PanelWidth;
+                for (int panel = 0; panel < panels; panel++)
+                    for (int ci = 0; ci < cin; ci++)
+                        for (int j = 0; j < PanelWidth; j++)
+                            packed[((long)panel * cin + ci) * PanelWidth + j] = w[(long)ci * cout + panel * PanelWidth + j];
+                return packed;
+            }
+        }
+    }
+}

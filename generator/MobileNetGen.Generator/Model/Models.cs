@@ -1,0 +1,82 @@
+using System;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.Text;
+
+// The pipeline's models. They hold no ISymbol, Compilation, SyntaxNode or AdditionalText: incremental caching compares
+// them by value between runs, and anything tied to one compilation would make every run look new (and keep old
+// compilations alive). Locations travel separately (LocationInfo) so that moving code does not re-run the planner.
+namespace MobileNetGen.Generator.Model
+{
+    /// <summary>What one [MobileNet] class asks for; the planner's input. No location: edits that only move the class re-plan nothing.</summary>
+    internal sealed record ClassRequest(
+        string? Namespace,
+        string ClassName,
+        string Accessibility,
+        string VariantText,
+        string? WeightsName,
+        bool Synthetic);
+
+    /// <summary>A source location reduced to plain values.</summary>
+    internal sealed record LocationInfo(string FilePath, TextSpan Span, LinePositionSpan LineSpan)
+    {
+        public Location ToLocation() => Location.Create(FilePath, Span, LineSpan);
+        public static LocationInfo? From(Location? l) =>
+            l == null || l.SourceTree == null ? null : new LocationInfo(l.SourceTree.FilePath, l.SourceSpan, l.GetLineSpan().Span);
+    }
+
+    /// <summary>A diagnostic to report, as plain values.</summary>
+    internal sealed record DiagnosticInfo(string Id, LocationInfo? Location, EquatableArray<string> Args);
+
+    /// <summary>The parser's result for one attributed class.</summary>
+    internal sealed record ParsedClass(ClassRequest? Request, LocationInfo? Location, EquatableArray<DiagnosticInfo> Diagnostics);
+
+    /// <summary>
+    /// One weights file as the generator sees it: the base64 text of a canonical .safetensors produced by the MSBuild step.
+    /// Equality is by name and content hash only, so the (large) text is never compared.
+    /// </summary>
+    internal sealed class WeightsSource : IEquatable<WeightsSource>
+    {
+        public WeightsSource(string name, string path, string contentHash, string? base64Text)
+        { Name = name; Path = path; ContentHash = contentHash; Base64Text = base64Text; }
+        public string Name { get; }
+        public string Path { get; }
+        public string ContentHash { get; }
+        public string? Base64Text { get; }
+        public bool Equals(WeightsSource? other) => other != null && Name == other.Name && Path == other.Path && ContentHash == other.ContentHash;
+        public override bool Equals(object? obj) => Equals(obj as WeightsSource);
+        public override int GetHashCode() => (Name.GetHashCode() * 397) ^ ContentHash.GetHashCode();
+    }
+
+    /// <summary>A problem the planner found, reported later at the class's location.</summary>
+    internal sealed record PlanProblem(string Id, EquatableArray<string> Args);
+
+    /// <summary>One layer of the plan: shapes, padding, where its packed weights sit, and the kernel it calls.</summary>
+    internal sealed record LayerPlan(
+        int Index, string Name, string SlimName, string Kind,
+        int InH, int InW, int InC, int OutH, int OutW, int OutC, int Stride, int PadTop, int PadLeft, int PadBottom, int PadRight,
+        long Macs, long Parameters, long WeightOffset, long WeightCount, long BiasOffset, string Packing);
+
+    /// <summary>Everything the emitter needs for one class: the network with fixed shapes and its packed weights.</summary>
+    internal sealed record NetworkPlan(
+        ClassRequest Request,
+        string EntryName,
+        string Variant,
+        string AlphaText,
+        int Resolution,
+        int NumClasses,
+        bool BackgroundClass,
+        string WeightsKind,
+        string Source,
+        string SourceSha256,
+        string Provenance,
+        long Macs,
+        long Parameters,
+        int FeatureSize,
+        long MaxActivation,
+        long TotalFloats,
+        EquatableArray<LayerPlan> Layers,
+        EquatableArray<string> WeightChunks);
+
+    /// <summary>The planner's result: a plan, or the problems that prevented one.</summary>
+    internal sealed record PlanResult(ClassRequest Request, NetworkPlan? Plan, EquatableArray<PlanProblem> Problems);
+}

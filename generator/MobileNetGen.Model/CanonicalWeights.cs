@@ -1,0 +1,134 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+
+namespace MobileNetGen.Model
+{
+    /// <summary>
+    /// The canonical MobileNetGen weights: a safetensors file with, per layer (names from <see cref="LayerSpec.Name"/>):
+    /// <list type="bullet">
+    /// <item><c>{layer}.weight</c>: the kernel in TensorFlow HWIO layout (conv0 [3,3,3,C], depthwise [3,3,C,1],
+    /// pointwise and logits [1,1,Cin,Cout]); F32, or U8 for Google's 8-bit-weight graphs, in which case
+    /// <c>{layer}.weight.min</c> and <c>{layer}.weight.max</c> (F32 [1]) give the range for TF's MIN_FIRST dequantization.</item>
+    /// <item><c>{layer}.scale</c> and <c>{layer}.bias</c> (F32 [C]): BatchNorm in inference form, y = conv(x)·scale + bias,
+    /// i.e. scale = γ/√(σ²+ε), bias = β − μ·scale (computed in double by the importer); scale is 1 where the source already folded it.</item>
+    /// <item><c>logits.weight</c> and <c>logits.bias</c>: the classifier, no activation.</item>
+    /// </list>
+    /// Metadata (<c>__metadata__</c>, all strings) is described by the constants below; see weights/README.md.
+    /// </summary>
+    public static class CanonicalWeights
+    {
+        public const string FormatVersion = "mobilenetgen/1";
+
+        public static class Keys
+        {
+            public const string Format = "format";
+            public const string Architecture = "architecture";       // "mobilenet_v1"
+            public const string Name = "name";                       // entry name, e.g. mobilenet_v1_0.25_224
+            public const string Variant = "variant";                 // 0.25_224 (or "custom" for a non-ImageNet head, see alpha/resolution)
+            public const string Alpha = "alpha";                     // 0.25
+            public const string Resolution = "resolution";           // 224
+            public const string NumClasses = "num_classes";          // 1001
+            public const string BackgroundClass = "background_class"; // "true": output 0 is background (slim); "false": Keras (1000)
+            public const string Weights = "weights";                 // genuine-float | genuine-8bit | synthetic
+            public const string Source = "source";                   // path of the published file under shared/models, or "synthetic"
+            public const string SourceFormat = "source_format";      // tf-graphdef | tfjs-layers | tflite | synthetic
+            public const string SourceSha256 = "source_sha256";
+            public const string Release = "release";                 // e.g. slim-2017, tflite-2018
+            public const string Labels = "labels";                   // imagenet | custom
+            public const string Seed = "synthetic_seed";
+            public const string Note = "note";
+        }
+
+        public const string GenuineFloat = "genuine-float";
+        public const string Genuine8Bit = "genuine-8bit";
+        public const string Synthetic = "synthetic";
+
+        public static string Kernel(LayerSpec l) => l.Name + ".weight";
+        public static string KernelMin(LayerSpec l) => l.Name + ".weight.min";
+        public static string KernelMax(LayerSpec l) => l.Name + ".weight.max";
+        public static string Scale(LayerSpec l) => l.Name + ".scale";
+        public static string Bias(LayerSpec l) => l.Name + ".bias";
+
+        /// <summary>The architecture the file's metadata describes. Throws <see cref="WeightsFormatException"/> when it is missing or off.</summary>
+        public static MobileNetV1Architecture ArchitectureOf(SafeTensorsFile file)
+        {
+            string fmt = file.GetMetadata(Keys.Format) ?? throw new WeightsFormatException($"metadata '{Keys.Format}' is missing (not a MobileNetGen weights file)");
+            if (fmt != FormatVersion) throw new WeightsFormatException($"metadata format '{fmt}' is not supported (expected {FormatVersion})");
+            string arch = file.GetMetadata(Keys.Architecture) ?? "";
+            if (arch != "mobilenet_v1") throw new WeightsFormatException($"architecture '{arch}' is not supported (expected mobilenet_v1)");
+            if (!double.TryParse(file.GetMetadata(Keys.Alpha), NumberStyles.Float, CultureInfo.InvariantCulture, out double alpha) || alpha <= 0 || alpha > 4)
+                throw new WeightsFormatException($"metadata alpha '{file.GetMetadata(Keys.Alpha)}' is not a width multiplier");
+            if (!int.TryParse(file.GetMetadata(Keys.Resolution), NumberStyles.None, CultureInfo.InvariantCulture, out int res) || res < 32 || res > 1024)
+                throw new WeightsFormatException($"metadata resolution '{file.GetMetadata(Keys.Resolution)}' is not a resolution in 32..1024");
+            if (!int.TryParse(file.GetMetadata(Keys.NumClasses), NumberStyles.None, CultureInfo.InvariantCulture, out int classes) || classes < 1 || classes > 100000)
+                throw new WeightsFormatException($"metadata num_classes '{file.GetMetadata(Keys.NumClasses)}' is not a class count in 1..100000");
+            return new MobileNetV1Architecture(alpha, res, classes);
+        }
+
+        /// <summary>Every problem with the file against the architecture (missing tensors, wrong shapes or dtypes); empty when it is valid.</summary>
+        public static List<string> Validate(SafeTensorsFile file, MobileNetV1Architecture arch)
+        {
+            var problems = new List<string>();
+            void Check(string name, int[] shape, bool allowU8)
+            {
+                var t = file.Find(name);
+                if (t == null) { problems.Add($"tensor '{name}' is missing (expected shape [{string.Join(",", shape)}])"); return; }
+                if (!SameShape(t.Shape, shape)) problems.Add($"tensor '{name}' has shape {t.ShapeText}, the architecture needs [{string.Join(",", shape)}]");
+                if (t.DType == TensorDType.U8 && !allowU8) problems.Add($"tensor '{name}' is U8; only kernels may be 8-bit");
+                if (t.DType == TensorDType.U8)
+                {
+                    foreach (var mm in new[] { name + ".min", name + ".max" })
+                    {
+                        var m = file.Find(mm);
+                        if (m == null || m.DType != TensorDType.F32 || m.ElementCount != 1) problems.Add($"8-bit tensor '{name}' needs an F32 scalar '{mm}'");
+                    }
+                }
+                else if (t.DType == TensorDType.F32 && t.Shape.Length == shape.Length && SameShape(t.Shape, shape))
+                {
+                    foreach (float v in t.ToFloats())
+                        if (float.IsNaN(v) || float.IsInfinity(v)) { problems.Add($"tensor '{name}' holds NaN or infinity"); break; }
+                }
+            }
+            foreach (var l in arch.Layers)
+            {
+                if (l.Kind == LayerKind.GlobalAveragePool) continue;
+                Check(Kernel(l), l.KernelShape, allowU8: true);
+                if (l.HasBatchNorm) Check(Scale(l), new[] { l.OutC }, false);
+                Check(Bias(l), new[] { l.OutC }, false);
+            }
+            return problems;
+        }
+
+        private static bool SameShape(int[] a, int[] b)
+        {
+            if (a.Length != b.Length) return false;
+            for (int i = 0; i < a.Length; i++) if (a[i] != b[i]) return false;
+            return true;
+        }
+
+        /// <summary>
+        /// A kernel's values as float: F32 as stored; U8 by TensorFlow's MIN_FIRST rule
+        /// (step = (max − min)/255; value = round(min/step)·step + q·step, round half away from zero).
+        /// </summary>
+        public static float[] KernelValues(SafeTensorsFile file, LayerSpec layer)
+        {
+            var t = file.Find(Kernel(layer)) ?? throw new WeightsFormatException($"tensor '{Kernel(layer)}' is missing");
+            if (t.DType == TensorDType.F32) return t.ToFloats();
+            float min = (file.Find(KernelMin(layer)) ?? throw new WeightsFormatException($"'{KernelMin(layer)}' is missing")).ToFloats()[0];
+            float max = (file.Find(KernelMax(layer)) ?? throw new WeightsFormatException($"'{KernelMax(layer)}' is missing")).ToFloats()[0];
+            return Dequantize(t.Data, min, max);
+        }
+
+        /// <summary>TensorFlow's MIN_FIRST dequantization of quint8 (QuantizedToFloat in quantization_utils.h).</summary>
+        public static float[] Dequantize(byte[] q, float min, float max)
+        {
+            var result = new float[q.Length];
+            if (min == max) { for (int i = 0; i < q.Length; i++) result[i] = min; return result; }
+            double rangeScale = ((double)max - min) / 255.0;
+            double minRounded = Math.Round(min / (float)rangeScale, MidpointRounding.AwayFromZero) * (float)rangeScale;
+            for (int i = 0; i < q.Length; i++) result[i] = (float)(minRounded + q[i] * rangeScale);
+            return result;
+        }
+    }
+}

@@ -1,0 +1,78 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+
+namespace MobileNetGen.Model
+{
+    /// <summary>
+    /// Deterministic synthetic weights for variants without published weights (α = 1.0). They exist so that speed and
+    /// build cost can be measured; they classify nothing. Every tensor comes from one SplitMix64 stream seeded with
+    /// <see cref="DefaultSeed"/> (or the caller's seed), drawn in layer order: kernels He-uniform in ±√(6/fan_in)
+    /// (variance 2/fan_in, so ReLU activations neither vanish nor explode through 27 layers), BatchNorm scale uniform in
+    /// [0.5, 1.5], bias uniform in [−0.1, 0.1]. The same seed gives the same bytes on every machine.
+    /// </summary>
+    public static class SyntheticWeights
+    {
+        public const ulong DefaultSeed = 20170417; // the MobileNet paper's arXiv date
+
+        public static SafeTensorsFile Create(VariantName variant, ulong seed = DefaultSeed, int numClasses = 1001)
+        {
+            var arch = new MobileNetV1Architecture(variant, numClasses);
+            var rng = new SplitMix64(seed);
+            var tensors = new List<Tensor>();
+            foreach (var l in arch.Layers)
+            {
+                if (l.Kind == LayerKind.GlobalAveragePool) continue;
+                int[] shape = l.KernelShape;
+                int fanIn = l.Kind == LayerKind.Depthwise3x3 ? 9 : shape[0] * shape[1] * shape[2];
+                float limit = (float)Math.Sqrt(6.0 / fanIn); // He-uniform: keeps ReLU activations alive through 27 layers
+                var k = new float[l.KernelElements];
+                for (int i = 0; i < k.Length; i++) k[i] = rng.NextUniform(-limit, limit);
+                tensors.Add(Tensor.FromFloats(CanonicalWeights.Kernel(l), shape, k));
+                if (l.HasBatchNorm)
+                {
+                    var s = new float[l.OutC];
+                    for (int i = 0; i < s.Length; i++) s[i] = rng.NextUniform(0.5f, 1.5f);
+                    tensors.Add(Tensor.FromFloats(CanonicalWeights.Scale(l), new[] { l.OutC }, s));
+                }
+                var b = new float[l.OutC];
+                for (int i = 0; i < b.Length; i++) b[i] = rng.NextUniform(-0.1f, 0.1f);
+                tensors.Add(Tensor.FromFloats(CanonicalWeights.Bias(l), new[] { l.OutC }, b));
+            }
+            var meta = new Dictionary<string, string>
+            {
+                [CanonicalWeights.Keys.Format] = CanonicalWeights.FormatVersion,
+                [CanonicalWeights.Keys.Architecture] = "mobilenet_v1",
+                [CanonicalWeights.Keys.Name] = variant.FileStem,
+                [CanonicalWeights.Keys.Variant] = variant.ToString(),
+                [CanonicalWeights.Keys.Alpha] = variant.AlphaText,
+                [CanonicalWeights.Keys.Resolution] = variant.Resolution.ToString(CultureInfo.InvariantCulture),
+                [CanonicalWeights.Keys.NumClasses] = numClasses.ToString(CultureInfo.InvariantCulture),
+                [CanonicalWeights.Keys.BackgroundClass] = numClasses == 1001 ? "true" : "false",
+                [CanonicalWeights.Keys.Weights] = CanonicalWeights.Synthetic,
+                [CanonicalWeights.Keys.Source] = "synthetic",
+                [CanonicalWeights.Keys.SourceFormat] = "synthetic",
+                [CanonicalWeights.Keys.Seed] = seed.ToString(CultureInfo.InvariantCulture),
+                [CanonicalWeights.Keys.Labels] = "imagenet",
+                [CanonicalWeights.Keys.Note] = "SYNTHETIC weights (SplitMix64, seed " + seed.ToString(CultureInfo.InvariantCulture) + "): for speed and size measurements only, not accuracy.",
+            };
+            return new SafeTensorsFile(meta, tensors);
+        }
+
+        /// <summary>SplitMix64 (Steele, Lea, Flood 2014): tiny, fast, and fully specified, so any reimplementation reproduces it.</summary>
+        public sealed class SplitMix64
+        {
+            private ulong _state;
+            public SplitMix64(ulong seed) { _state = seed; }
+            public ulong Next()
+            {
+                ulong z = _state += 0x9E3779B97F4A7C15UL;
+                z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+                z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+                return z ^ (z >> 31);
+            }
+            /// <summary>Uniform in [lo, hi) from the top 24 bits (exact in float).</summary>
+            public float NextUniform(float lo, float hi) => lo + (hi - lo) * ((Next() >> 40) * (1.0f / 16777216.0f));
+        }
+    }
+}

@@ -1,0 +1,190 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using MobileNetGen.Runtime.Imaging;
+using MobileNetGen.Runtime.Labels;
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.PixelFormats;
+
+namespace MobileNetGen.Runtime;
+
+/// <summary>
+/// Base of every generated classifier. The generator emits the layers (<see cref="Forward"/>) and the embedded,
+/// pre-packed weights; this class owns the workspace, checks arguments and turns logits into labelled predictions.
+/// </summary>
+/// <remarks>
+/// An instance is not thread-safe: it owns one workspace (activations, input, logits, embeddings), allocated once in
+/// the constructor, so that inference allocates nothing. Use one instance per thread; instances share the weights.
+/// </remarks>
+public abstract unsafe class MobileNetClassifier : IDisposable
+{
+    private const int Alignment = 64;
+    private readonly float* _workspace;
+    private readonly float* _bufferA, _bufferB, _input, _logits, _probabilities, _embeddings;
+    private readonly int[] _topIndices;
+    private bool _disposed;
+
+    /// <param name="info">Build-time facts about the model.</param>
+    /// <param name="activationElements">Largest activation tensor in floats; sizes each of the two ping-pong buffers.</param>
+    /// <param name="options">Runtime choices (SIMD path).</param>
+    protected MobileNetClassifier(MobileNetModelInfo info, long activationElements, MobileNetOptions? options)
+    {
+        Info = info;
+        SimdPath = ResolveSimdPath(options?.Simd ?? SimdPath.Auto);
+        long input = (long)info.Resolution * info.Resolution * 3;
+        long[] sizes = { activationElements, activationElements, input, info.NumClasses, info.NumClasses, info.FeatureSize };
+        long total = 0;
+        foreach (long s in sizes) total += Round(s);
+        _workspace = (float*)NativeMemory.AlignedAlloc((nuint)(total * sizeof(float)), Alignment);
+        new Span<float>(_workspace, checked((int)total)).Clear();
+        float* p = _workspace;
+        _bufferA = p; p += Round(sizes[0]);
+        _bufferB = p; p += Round(sizes[1]);
+        _input = p; p += Round(sizes[2]);
+        _logits = p; p += Round(sizes[3]);
+        _probabilities = p; p += Round(sizes[4]);
+        _embeddings = p;
+        _topIndices = new int[info.NumClasses];
+        WorkspaceBytes = total * sizeof(float);
+
+        static long Round(long n) => (n + 15) & ~15L; // keep every buffer 64-byte aligned
+    }
+
+    public MobileNetModelInfo Info { get; }
+
+    /// <summary>The SIMD width the kernels of this instance run with.</summary>
+    public SimdPath SimdPath { get; }
+
+    /// <summary>Side of the square input in pixels (the variant's resolution).</summary>
+    public int InputSize => Info.Resolution;
+
+    /// <summary>Floats in one input: <c>InputSize × InputSize × 3</c>, NHWC, RGB scaled to [−1, 1].</summary>
+    public int InputLength => Info.Resolution * Info.Resolution * 3;
+
+    public int NumClasses => Info.NumClasses;
+
+    /// <summary>Length of the pooled feature vector (1024·α).</summary>
+    public int FeatureSize => Info.FeatureSize;
+
+    /// <summary>Bytes of native memory this instance holds for its workspace.</summary>
+    public long WorkspaceBytes { get; }
+
+    /// <summary>The pooled features of the last inference (the input of the classifier layer): image embeddings.</summary>
+    public ReadOnlySpan<float> Embeddings => new(_embeddings, Info.FeatureSize);
+
+    /// <summary>Logits of the last inference.</summary>
+    public ReadOnlySpan<float> Logits => new(_logits, Info.NumClasses);
+
+    /// <summary>Softmax of the last inference's logits (filled by the Classify methods).</summary>
+    public ReadOnlySpan<float> Probabilities => new(_probabilities, Info.NumClasses);
+
+    /// <summary>
+    /// Runs the network on a preprocessed input (<see cref="InputLength"/> floats, NHWC, [−1, 1]) and writes
+    /// <see cref="NumClasses"/> logits. Allocates nothing.
+    /// </summary>
+    public void Run(ReadOnlySpan<float> input, Span<float> logits)
+    {
+        ThrowIfDisposed();
+        if (input.Length != InputLength) throw new ArgumentException($"input must hold {InputLength} floats ({InputSize}x{InputSize}x3), got {input.Length}", nameof(input));
+        if (logits.Length < NumClasses) throw new ArgumentException($"logits must hold at least {NumClasses} floats, got {logits.Length}", nameof(logits));
+        fixed (float* pin = input)
+        {
+            Forward(pin, _logits, _embeddings, _bufferA, _bufferB, SimdPath);
+        }
+        new ReadOnlySpan<float>(_logits, NumClasses).CopyTo(logits);
+    }
+
+    /// <summary>The generated network: input NHWC → logits, pooled features into <paramref name="embeddings"/>.</summary>
+    /// <param name="bufferA">Scratch of the generator's activation size, 64-byte aligned.</param>
+    /// <param name="bufferB">Second scratch buffer of the same size.</param>
+    protected abstract void Forward(float* input, float* logits, float* embeddings, float* bufferA, float* bufferB, SimdPath path);
+
+    /// <summary>Classifies a packed RGB24 buffer (e.g. a camera frame): TF-slim preprocessing, inference, softmax,
+    /// top-k into <paramref name="top"/> (its length is k). Allocates nothing.</summary>
+    public void ClassifyRgb24(ReadOnlySpan<byte> pixels, int width, int height, int stride, Span<Prediction> top)
+    {
+        ThrowIfDisposed();
+        Preprocessor.Rgb24ToInput(pixels, width, height, stride, InputSize, new Span<float>(_input, InputLength));
+        RunOwnInput(top);
+    }
+
+    /// <summary>As <see cref="ClassifyRgb24"/> for BGRA32 buffers (alpha ignored).</summary>
+    public void ClassifyBgra32(ReadOnlySpan<byte> pixels, int width, int height, int stride, Span<Prediction> top)
+    {
+        ThrowIfDisposed();
+        Preprocessor.Bgra32ToInput(pixels, width, height, stride, InputSize, new Span<float>(_input, InputLength));
+        RunOwnInput(top);
+    }
+
+    /// <summary>Classifies a decoded image; returns the top <paramref name="k"/> predictions.</summary>
+    public Prediction[] Classify(Image<Rgb24> image, int k = 5)
+    {
+        ThrowIfDisposed();
+        ArgumentNullException.ThrowIfNull(image);
+        if (k < 1 || k > NumClasses) throw new ArgumentOutOfRangeException(nameof(k), k, $"k must be in 1..{NumClasses}");
+        Preprocessor.ImageToInput(image, InputSize, new Span<float>(_input, InputLength));
+        var result = new Prediction[k];
+        RunOwnInput(result);
+        return result;
+    }
+
+    /// <summary>Decodes an image file (JPEG, PNG, BMP) and classifies it. Throws <see cref="ImageLoadException"/> for unreadable images.</summary>
+    public Prediction[] Classify(string path, int k = 5)
+    {
+        using var image = ImageLoader.LoadRgb24(path);
+        return Classify(image, k);
+    }
+
+    private void RunOwnInput(Span<Prediction> top)
+    {
+        if (top.Length < 1 || top.Length > NumClasses) throw new ArgumentException($"top must hold 1..{NumClasses} predictions, got {top.Length}", nameof(top));
+        Forward(_input, _logits, _embeddings, _bufferA, _bufferB, SimdPath);
+        var probs = new Span<float>(_probabilities, NumClasses);
+        Postprocess.Softmax(new ReadOnlySpan<float>(_logits, NumClasses), probs);
+        Span<int> indices = _topIndices.AsSpan(0, top.Length);
+        Postprocess.TopK(probs, indices);
+        for (int i = 0; i < indices.Length; i++)
+        {
+            int o = indices[i];
+            int imagenet = ImageNetIndexOf(o);
+            top[i] = new Prediction(o, imagenet, probs[o], LabelOf(o));
+        }
+    }
+
+    /// <summary>TF-slim ImageNet index (0 = background) of a model output.</summary>
+    public int ImageNetIndexOf(int outputIndex) => Info.BackgroundClass || Info.NumClasses != 1000 ? outputIndex : outputIndex + 1;
+
+    /// <summary>Label of a model output.</summary>
+    public virtual string LabelOf(int outputIndex)
+    {
+        int i = ImageNetIndexOf(outputIndex);
+        return (uint)i < (uint)ImageNetLabels.All.Length ? ImageNetLabels.All[i] : $"class {outputIndex}";
+    }
+
+    /// <summary>The widest path the hardware accelerates, or the forced one.</summary>
+    public static SimdPath ResolveSimdPath(SimdPath requested)
+    {
+        if (requested != SimdPath.Auto) return requested;
+        if (Vector512.IsHardwareAccelerated) return SimdPath.Vector512;
+        if (Vector256.IsHardwareAccelerated) return SimdPath.Vector256;
+        if (Vector128.IsHardwareAccelerated) return SimdPath.Vector128;
+        return SimdPath.Scalar;
+    }
+
+    private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
+
+    protected virtual void Dispose(bool disposing)
+    {
+        if (_disposed) return;
+        _disposed = true;
+        NativeMemory.AlignedFree(_workspace);
+    }
+
+    public void Dispose()
+    {
+        Dispose(true);
+        GC.SuppressFinalize(this);
+    }
+
+    ~MobileNetClassifier() => Dispose(false);
+}

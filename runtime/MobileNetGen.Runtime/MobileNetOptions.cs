@@ -1,0 +1,10 @@
+namespace MobileNetGen.Runtime;
+
+/// <summary>Which SIMD width the kernels use. <see cref="Auto"/> takes the widest the CPU accelerates
+/// (Vector512 → Vector256 → Vector128 → scalar); the others force a path (tests, ARM64 checks).</summary>
+public enum SimdPath { Auto, Vector512, Vector256, Vector128, Scalar }
+
+public sealed class MobileNetOptions
+{
+    public SimdPath Simd { get; init; } = SimdPath.Auto;
+}

@@ -1,0 +1,19 @@
+namespace MobileNetGen.Variants;
+
+// Every variant with Google's published weights (weights/*.safetensors), generated exactly as an app would.
+// α = 0.75 at 224: float (Keras / TF.js, 1000 classes); 0.75 at 192/160/128 and all 0.50: Google's 8-bit-weight graphs.
+[MobileNet("0.75_224")] public partial class MobileNetV1_0_75_224 { }
+[MobileNet("0.75_192")] public partial class MobileNetV1_0_75_192 { }
+[MobileNet("0.75_160")] public partial class MobileNetV1_0_75_160 { }
+[MobileNet("0.75_128")] public partial class MobileNetV1_0_75_128 { }
+[MobileNet("0.50_224")] public partial class MobileNetV1_0_50_224 { }
+[MobileNet("0.50_192")] public partial class MobileNetV1_0_50_192 { }
+[MobileNet("0.50_160")] public partial class MobileNetV1_0_50_160 { }
+[MobileNet("0.50_128")] public partial class MobileNetV1_0_50_128 { }
+[MobileNet("0.25_224")] public partial class MobileNetV1_0_25_224 { }
+[MobileNet("0.25_192")] public partial class MobileNetV1_0_25_192 { }
+[MobileNet("0.25_160")] public partial class MobileNetV1_0_25_160 { }
+[MobileNet("0.25_128")] public partial class MobileNetV1_0_25_128 { }
+
+/// <summary>The 2018 TFLite re-release of 0.25_224 (a different training run), kept as a separate entry.</summary>
+[MobileNet("0.25_224", Weights = "mobilenet_v1_0.25_224_tflite2018")] public partial class MobileNetV1_0_25_224_Tflite2018 { }
