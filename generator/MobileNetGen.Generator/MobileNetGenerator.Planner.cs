@@ -103,49 +103,64 @@ namespace MobileNetGen.Generator
             private static NetworkPlan Pack(ClassRequest request, string name, VariantName variant, SafeTensorsFile file, MobileNetV1Architecture arch, CancellationToken ct)
             {
                 var layers = new List<LayerPlan>();
-                var chunks = new List<string>();
+                var blobs = new List<WeightBlob>();
                 long offset = 0;
                 foreach (var l in arch.Layers)
                 {
                     ct.ThrowIfCancellationRequested();
-                    float[] packed;
-                    float[] bias = Array.Empty<float>();
-                    string packing;
-                    switch (l.Kind)
+                    if (l.Kind == LayerKind.GlobalAveragePool)
                     {
-                        case LayerKind.GlobalAveragePool:
-                            layers.Add(Layer(l, 0, 0, 0, "none"));
-                            continue;
-                        case LayerKind.Conv3x3:
-                            packed = FoldPerOutput(CanonicalWeights.KernelValues(file, l), Values(file, CanonicalWeights.Scale(l)), l.OutC);
-                            packing = "HWIO [3][3][3][Cout], BatchNorm scale folded";
-                            break;
-                        case LayerKind.Depthwise3x3:
-                            packed = FoldPerOutput(CanonicalWeights.KernelValues(file, l), Values(file, CanonicalWeights.Scale(l)), l.OutC);
-                            packing = "tap-major [9][C], BatchNorm scale folded";
-                            break;
-                        case LayerKind.Pointwise:
-                            packed = PackPointwise(FoldPerOutput(CanonicalWeights.KernelValues(file, l), Values(file, CanonicalWeights.Scale(l)), l.OutC), l.InC, l.OutC);
-                            packing = $"panels of {PanelWidth} output channels [Cout/{PanelWidth}][Cin][{PanelWidth}], BatchNorm scale folded";
-                            break;
-                        case LayerKind.Logits:
-                            packed = CanonicalWeights.KernelValues(file, l);
-                            packing = "[C][classes] as imported";
-                            break;
-                        default: throw new InvalidOperationException("unknown layer kind " + l.Kind);
+                        layers.Add(Layer(l, 0, 0, 0, "none"));
+                        continue;
                     }
-                    bias = Values(file, CanonicalWeights.Bias(l));
+                    string method = l.SlimName.Replace('/', '_');
+                    var kernel = file.Find(CanonicalWeights.Kernel(l))!;
+                    float[]? scale = l.HasBatchNorm ? Values(file, CanonicalWeights.Scale(l)) : null;
+                    float[] bias = Values(file, CanonicalWeights.Bias(l));
                     long weightOffset = offset;
-                    long biasOffset = weightOffset + Align(packed.Length);
-                    long end = biasOffset + Align(bias.Length);
-                    var block = new float[end - weightOffset];
-                    Array.Copy(packed, 0, block, 0, packed.Length);
-                    Array.Copy(bias, 0, block, biasOffset - weightOffset, bias.Length);
-                    var bytes = new byte[block.Length * 4];
-                    Buffer.BlockCopy(block, 0, bytes, 0, bytes.Length);
-                    chunks.Add(Convert.ToBase64String(bytes));
-                    layers.Add(Layer(l, weightOffset, packed.Length, biasOffset, packing));
-                    offset = end;
+                    long count = kernel.ElementCount;
+                    long biasOffset = weightOffset + Align(count);
+                    offset = biasOffset + Align(bias.Length);
+                    string packing;
+                    // 8-bit kernels whose BatchNorm scale is already folded (Google's quantize_weights graphs) stay 8-bit:
+                    // packing only permutes them, and the kernel dequantizes once at load.
+                    bool keep8Bit = kernel.DType == TensorDType.U8 && (scale == null || AllOnes(scale))
+                        && (l.Kind == LayerKind.Pointwise || l.Kind == LayerKind.Logits);
+                    if (keep8Bit)
+                    {
+                        float min = Values(file, CanonicalWeights.KernelMin(l))[0];
+                        float max = Values(file, CanonicalWeights.KernelMax(l))[0];
+                        CanonicalWeights.QuantizationParameters(min, max, out double qOffset, out double qStep);
+                        byte[] packed = l.Kind == LayerKind.Pointwise ? PackPointwise(kernel.Data, l.InC, l.OutC) : kernel.Data;
+                        packing = (l.Kind == LayerKind.Pointwise ? $"panels of {PanelWidth} output channels [Cout/{PanelWidth}][Cin][{PanelWidth}]" : "[C][classes] as imported")
+                            + ", 8-bit (MIN_FIRST, dequantized at load)";
+                        blobs.Add(new WeightBlob(method, $"{l.SlimName}: {count:N0} 8-bit weights, {packing}", Convert.ToBase64String(packed), weightOffset, count, true, qOffset, qStep));
+                    }
+                    else
+                    {
+                        float[] values = CanonicalWeights.KernelValues(file, l);
+                        switch (l.Kind)
+                        {
+                            case LayerKind.Conv3x3:
+                                values = FoldPerOutput(values, scale!, l.OutC);
+                                packing = "HWIO [3][3][3][Cout], BatchNorm scale folded";
+                                break;
+                            case LayerKind.Depthwise3x3:
+                                values = FoldPerOutput(values, scale!, l.OutC);
+                                packing = "tap-major [9][C], BatchNorm scale folded";
+                                break;
+                            case LayerKind.Pointwise:
+                                values = PackPointwise(FoldPerOutput(values, scale!, l.OutC), l.InC, l.OutC);
+                                packing = $"panels of {PanelWidth} output channels [Cout/{PanelWidth}][Cin][{PanelWidth}], BatchNorm scale folded";
+                                break;
+                            default:
+                                packing = "[C][classes] as imported";
+                                break;
+                        }
+                        blobs.Add(new WeightBlob(method, $"{l.SlimName}: {count:N0} weights, {packing}", Base64(values), weightOffset, count, false, 0, 0));
+                    }
+                    blobs.Add(new WeightBlob(method + "_bias", $"{l.SlimName}: {bias.Length} biases (BatchNorm shift)", Base64(bias), biasOffset, bias.Length, false, 0, 0));
+                    layers.Add(Layer(l, weightOffset, count, biasOffset, packing));
                 }
                 string kind = file.GetMetadata(CanonicalWeights.Keys.Weights) ?? CanonicalWeights.GenuineFloat;
                 return new NetworkPlan(
@@ -158,7 +173,20 @@ namespace MobileNetGen.Generator
                     Macs: arch.Macs, Parameters: arch.Parameters, FeatureSize: arch.FeatureSize,
                     MaxActivation: arch.MaxActivationElements, TotalFloats: offset,
                     Layers: new EquatableArray<LayerPlan>(layers.ToArray()),
-                    WeightChunks: new EquatableArray<string>(chunks.ToArray()));
+                    Blobs: new EquatableArray<WeightBlob>(blobs.ToArray()));
+            }
+
+            private static bool AllOnes(float[] values)
+            {
+                foreach (float v in values) if (v != 1f) return false;
+                return true;
+            }
+
+            private static string Base64(float[] values)
+            {
+                var bytes = new byte[values.Length * 4];
+                Buffer.BlockCopy(values, 0, bytes, 0, bytes.Length);
+                return Convert.ToBase64String(bytes);
             }
 
             private static LayerPlan Layer(LayerSpec l, long weightOffset, long weightCount, long biasOffset, string packing) =>
@@ -179,10 +207,10 @@ namespace MobileNetGen.Generator
             }
 
             /// <summary>[Cin][Cout] → panels of 16 output channels: packed[(panel·Cin + ci)·16 + j] = W[ci, panel·16 + j].</summary>
-            internal static float[] PackPointwise(float[] w, int cin, int cout)
+            internal static T[] PackPointwise<T>(T[] w, int cin, int cout)
             {
                 if (cout % PanelWidth != 0) throw new InvalidOperationException($"pointwise width {cout} is not a multiple of {PanelWidth}");
-                var packed = new float[w.Length];
+                var packed = new T[w.Length];
                 int panels = cout / PanelWidth;
                 for (int panel = 0; panel < panels; panel++)
                     for (int ci = 0; ci < cin; ci++)

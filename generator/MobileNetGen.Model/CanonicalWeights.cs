@@ -123,12 +123,21 @@ namespace MobileNetGen.Model
         /// <summary>TensorFlow's MIN_FIRST dequantization of quint8 (QuantizedToFloat in quantization_utils.h).</summary>
         public static float[] Dequantize(byte[] q, float min, float max)
         {
+            QuantizationParameters(min, max, out double offset, out double step);
             var result = new float[q.Length];
-            if (min == max) { for (int i = 0; i < q.Length; i++) result[i] = min; return result; }
-            double rangeScale = ((double)max - min) / 255.0;
-            double minRounded = Math.Round(min / (float)rangeScale, MidpointRounding.AwayFromZero) * (float)rangeScale;
-            for (int i = 0; i < q.Length; i++) result[i] = (float)(minRounded + q[i] * rangeScale);
+            for (int i = 0; i < q.Length; i++) result[i] = Dequantize(q[i], offset, step);
             return result;
         }
+
+        /// <summary>MIN_FIRST as an affine map: value = (float)(offset + q·step), evaluated in double (as TensorFlow does).</summary>
+        public static void QuantizationParameters(float min, float max, out double offset, out double step)
+        {
+            if (min == max) { offset = min; step = 0; return; }
+            double rangeScale = ((double)max - min) / 255.0;
+            offset = Math.Round(min / (float)rangeScale, MidpointRounding.AwayFromZero) * (float)rangeScale;
+            step = rangeScale;
+        }
+
+        public static float Dequantize(byte q, double offset, double step) => (float)(offset + q * step);
     }
 }

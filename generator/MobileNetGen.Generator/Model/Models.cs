@@ -75,7 +75,13 @@ namespace MobileNetGen.Generator.Model
         long MaxActivation,
         long TotalFloats,
         EquatableArray<LayerPlan> Layers,
-        EquatableArray<string> WeightChunks);
+        EquatableArray<WeightBlob> Blobs);
+
+    /// <summary>
+    /// One embedded block of packed weights: base64 of float32 values, or of 8-bit values that are dequantized at load
+    /// (value = (float)(QuantOffset + q·QuantStep), TF's MIN_FIRST rule) so 8-bit weights ship at a quarter of the size.
+    /// </summary>
+    internal sealed record WeightBlob(string Name, string Comment, string Base64, long FloatOffset, long Count, bool Is8Bit, double QuantOffset, double QuantStep);
 
     /// <summary>The planner's result: a plan, or the problems that prevented one.</summary>
     internal sealed record PlanResult(ClassRequest Request, NetworkPlan? Plan, EquatableArray<PlanProblem> Problems);

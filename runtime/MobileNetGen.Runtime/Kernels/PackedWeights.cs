@@ -27,4 +27,25 @@ public static unsafe class PackedWeights
         if (status != OperationStatus.Done || written != dst.Length)
             throw new InvalidOperationException($"embedded weights are corrupt (base64 status {status}, {written} of {dst.Length} bytes)");
     }
+
+    /// <summary>
+    /// Decodes one base64 literal of <paramref name="count"/> 8-bit weights and dequantizes them into floats at
+    /// <paramref name="destination"/>: value = (float)(offset + q·step), TensorFlow's MIN_FIRST rule evaluated in double,
+    /// so the result is bit-identical to dequantizing at build time.
+    /// </summary>
+    public static void DequantizeInto(ReadOnlySpan<byte> base64Utf8, float* destination, long count, double offset, double step)
+    {
+        byte[] rented = ArrayPool<byte>.Shared.Rent(checked((int)count));
+        try
+        {
+            var status = Base64.DecodeFromUtf8(base64Utf8, rented, out _, out int written);
+            if (status != OperationStatus.Done || written != count)
+                throw new InvalidOperationException($"embedded 8-bit weights are corrupt (base64 status {status}, {written} of {count} bytes)");
+            for (int i = 0; i < written; i++) destination[i] = (float)(offset + rented[i] * step);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
 }
