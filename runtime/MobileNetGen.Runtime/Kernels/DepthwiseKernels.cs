@@ -8,9 +8,10 @@ namespace MobileNetGen.Runtime.Kernels;
 /// </summary>
 /// <remarks>
 /// Packed weights (<c>PackDepthwise</c>): tap-major, channels contiguous, <c>packed[(ky·3 + kx)·C + c]</c>, BatchNorm
-/// scale folded in. Channels are processed in blocks of the widest vector that fits, then narrower ones (every
-/// MobileNet width is a multiple of 8, so the scalar tail only runs on the scalar path). Taps outside the image are
-/// skipped (zero padding), in the same order on every path, so all widths give bit-identical results.
+/// scale folded in. For each block of channels (the widest vector that fits, then narrower: every MobileNet width is a
+/// multiple of 8) the nine tap vectors and the bias stay in registers while the kernel slides over the image. Interior
+/// pixels take the unrolled 9-tap path; the border (at most one row or column per side under SAME padding) skips the taps
+/// that fall outside, in the same (ky, kx) order, so every width and path gives bit-identical results.
 /// </remarks>
 public static unsafe class DepthwiseKernels
 {
@@ -18,65 +19,82 @@ public static unsafe class DepthwiseKernels
     public static void Run(SimdPath path, float* input, float* output, float* packed, float* bias,
         int inH, int inW, int channels, int outH, int outW, int stride, int padTop, int padLeft)
     {
-        for (int outY = 0; outY < outH; outY++)
+        var s = new Shape(inH, inW, channels, outH, outW, stride, padTop, padLeft);
+        int c = 0;
+        if (path == SimdPath.Vector512)
+            for (; c + 16 <= channels; c += 16) Block<F32x16, Vector512<float>>(input, output, packed, bias, s, c);
+        if (path == SimdPath.Vector512 || path == SimdPath.Vector256)
+            for (; c + 8 <= channels; c += 8) Block<F32x8, Vector256<float>>(input, output, packed, bias, s, c);
+        if (path != SimdPath.Scalar)
+            for (; c + 4 <= channels; c += 4) Block<F32x4, Vector128<float>>(input, output, packed, bias, s, c);
+        for (; c < channels; c++) Block<F32x1, float>(input, output, packed, bias, s, c);
+    }
+
+    private readonly record struct Shape(int InH, int InW, int C, int OutH, int OutW, int Stride, int PadTop, int PadLeft);
+
+    /// <summary>One block of <c>TSimd.Width</c> channels starting at <paramref name="c"/>, over the whole image.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Block<TSimd, TVec>(float* input, float* output, float* packed, float* bias, Shape s, int c)
+        where TSimd : struct, ISimd<TVec> where TVec : struct
+    {
+        int C = s.C;
+        TVec vk0 = TSimd.Load(packed + c), vk1 = TSimd.Load(packed + C + c), vk2 = TSimd.Load(packed + 2 * C + c);
+        TVec vk3 = TSimd.Load(packed + 3 * C + c), vk4 = TSimd.Load(packed + 4 * C + c), vk5 = TSimd.Load(packed + 5 * C + c);
+        TVec vk6 = TSimd.Load(packed + 6 * C + c), vk7 = TSimd.Load(packed + 7 * C + c), vk8 = TSimd.Load(packed + 8 * C + c);
+        TVec vb = TSimd.Load(bias + c);
+        long rowStride = (long)s.InW * C;
+        long pixelStep = (long)s.Stride * C;
+        // Output columns whose three input columns are all inside the image.
+        int firstInterior = (s.PadLeft + s.Stride - 1) / s.Stride;
+        int lastInterior = Math.Min(s.OutW - 1, (s.InW - 3 + s.PadLeft) / s.Stride);
+        for (int outY = 0; outY < s.OutH; outY++)
         {
-            int inY0 = outY * stride - padTop;
-            int kyStart = Math.Max(0, -inY0), kyEnd = Math.Min(3, inH - inY0);
-            for (int outX = 0; outX < outW; outX++)
+            int inY0 = outY * s.Stride - s.PadTop;
+            float* o = output + (long)outY * s.OutW * C + c;
+            if (inY0 < 0 || inY0 + 2 >= s.InH)
             {
-                int inX0 = outX * stride - padLeft;
-                int kxStart = Math.Max(0, -inX0), kxEnd = Math.Min(3, inW - inX0);
-                float* o = output + ((long)outY * outW + outX) * channels;
-                float* i0 = input + ((long)inY0 * inW + inX0) * channels; // tap (0,0); may point outside, never read there
-                int c = 0;
-                if (path == SimdPath.Vector512)
-                {
-                    for (; c + 16 <= channels; c += 16)
-                    {
-                        var vacc = Vector512.Load(bias + c);
-                        for (int ky = kyStart; ky < kyEnd; ky++)
-                            for (int kx = kxStart; kx < kxEnd; kx++)
-                                vacc = Vector512.FusedMultiplyAdd(
-                                    Vector512.Load(i0 + ((long)ky * inW + kx) * channels + c),
-                                    Vector512.Load(packed + (ky * 3 + kx) * channels + c), vacc);
-                        Vector512.Min(Vector512.Max(vacc, Vector512<float>.Zero), Vector512.Create(6f)).Store(o + c);
-                    }
-                }
-                if (path == SimdPath.Vector512 || path == SimdPath.Vector256)
-                {
-                    for (; c + 8 <= channels; c += 8)
-                    {
-                        var vacc = Vector256.Load(bias + c);
-                        for (int ky = kyStart; ky < kyEnd; ky++)
-                            for (int kx = kxStart; kx < kxEnd; kx++)
-                                vacc = Vector256.FusedMultiplyAdd(
-                                    Vector256.Load(i0 + ((long)ky * inW + kx) * channels + c),
-                                    Vector256.Load(packed + (ky * 3 + kx) * channels + c), vacc);
-                        Vector256.Min(Vector256.Max(vacc, Vector256<float>.Zero), Vector256.Create(6f)).Store(o + c);
-                    }
-                }
-                if (path != SimdPath.Scalar)
-                {
-                    for (; c + 4 <= channels; c += 4)
-                    {
-                        var vacc = Vector128.Load(bias + c);
-                        for (int ky = kyStart; ky < kyEnd; ky++)
-                            for (int kx = kxStart; kx < kxEnd; kx++)
-                                vacc = Vector128.FusedMultiplyAdd(
-                                    Vector128.Load(i0 + ((long)ky * inW + kx) * channels + c),
-                                    Vector128.Load(packed + (ky * 3 + kx) * channels + c), vacc);
-                        Vector128.Min(Vector128.Max(vacc, Vector128<float>.Zero), Vector128.Create(6f)).Store(o + c);
-                    }
-                }
-                for (; c < channels; c++)
-                {
-                    float acc = bias[c];
-                    for (int ky = kyStart; ky < kyEnd; ky++)
-                        for (int kx = kxStart; kx < kxEnd; kx++)
-                            acc = MathF.FusedMultiplyAdd(i0[((long)ky * inW + kx) * channels + c], packed[(ky * 3 + kx) * channels + c], acc);
-                    o[c] = Math.Clamp(acc, 0f, 6f);
-                }
+                for (int outX = 0; outX < s.OutW; outX++) Edge<TSimd, TVec>(input, o + (long)outX * C, packed, vb, s, c, inY0, outX * s.Stride - s.PadLeft);
+                continue;
+            }
+            for (int outX = 0; outX < firstInterior; outX++) Edge<TSimd, TVec>(input, o + (long)outX * C, packed, vb, s, c, inY0, outX * s.Stride - s.PadLeft);
+            float* i0 = input + (long)inY0 * rowStride + (long)(firstInterior * s.Stride - s.PadLeft) * C + c;
+            float* i1 = i0 + rowStride;
+            float* i2 = i1 + rowStride;
+            for (int outX = firstInterior; outX <= lastInterior; outX++)
+            {
+                TVec vacc = TSimd.FusedMultiplyAdd(TSimd.Load(i0), vk0, vb);
+                vacc = TSimd.FusedMultiplyAdd(TSimd.Load(i0 + C), vk1, vacc);
+                vacc = TSimd.FusedMultiplyAdd(TSimd.Load(i0 + 2 * C), vk2, vacc);
+                vacc = TSimd.FusedMultiplyAdd(TSimd.Load(i1), vk3, vacc);
+                vacc = TSimd.FusedMultiplyAdd(TSimd.Load(i1 + C), vk4, vacc);
+                vacc = TSimd.FusedMultiplyAdd(TSimd.Load(i1 + 2 * C), vk5, vacc);
+                vacc = TSimd.FusedMultiplyAdd(TSimd.Load(i2), vk6, vacc);
+                vacc = TSimd.FusedMultiplyAdd(TSimd.Load(i2 + C), vk7, vacc);
+                vacc = TSimd.FusedMultiplyAdd(TSimd.Load(i2 + 2 * C), vk8, vacc);
+                TSimd.StoreRelu6(vacc, o + (long)outX * C);
+                i0 += pixelStep; i1 += pixelStep; i2 += pixelStep;
+            }
+            for (int outX = Math.Max(lastInterior + 1, firstInterior); outX < s.OutW; outX++) Edge<TSimd, TVec>(input, o + (long)outX * C, packed, vb, s, c, inY0, outX * s.Stride - s.PadLeft);
+        }
+    }
+
+    /// <summary>A border pixel: taps outside the image are zero padding and skipped.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void Edge<TSimd, TVec>(float* input, float* o, float* packed, TVec vb, Shape s, int c, int inY0, int inX0)
+        where TSimd : struct, ISimd<TVec> where TVec : struct
+    {
+        TVec vacc = vb;
+        for (int ky = 0; ky < 3; ky++)
+        {
+            int y = inY0 + ky;
+            if ((uint)y >= (uint)s.InH) continue; // padding row
+            for (int kx = 0; kx < 3; kx++)
+            {
+                int x = inX0 + kx;
+                if ((uint)x >= (uint)s.InW) continue; // padding column
+                vacc = TSimd.FusedMultiplyAdd(TSimd.Load(input + ((long)y * s.InW + x) * s.C + c), TSimd.Load(packed + (ky * 3 + kx) * s.C + c), vacc);
             }
         }
+        TSimd.StoreRelu6(vacc, o);
     }
 }

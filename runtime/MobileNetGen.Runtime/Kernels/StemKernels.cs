@@ -8,92 +8,96 @@ namespace MobileNetGen.Runtime.Kernels;
 /// </summary>
 /// <remarks>
 /// Packed weights (<c>PackStem</c>): TensorFlow HWIO as is, <c>packed[((ky·3 + kx)·3 + ci)·C + co]</c>, BatchNorm
-/// scale folded in; output channels are the vector lanes. Taps accumulate in (ky, kx, ci) order on every path.
+/// scale folded in; output channels are the vector lanes. Interior pixels take an unrolled 27-tap path, border pixels
+/// skip the padding taps; both accumulate in (ky, kx, ci) order, so every width gives bit-identical results.
 /// </remarks>
 public static unsafe class StemKernels
 {
+    private const int Cin = 3;
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Run(SimdPath path, float* input, float* output, float* packed, float* bias,
         int inH, int inW, int outH, int outW, int cout, int stride, int padTop, int padLeft)
     {
-        const int Cin = 3;
-        for (int outY = 0; outY < outH; outY++)
+        var s = new Shape(inH, inW, outH, outW, cout, stride, padTop, padLeft);
+        int c = 0;
+        if (path == SimdPath.Vector512)
+            for (; c + 16 <= cout; c += 16) Block<F32x16, Vector512<float>>(input, output, packed, bias, s, c);
+        if (path == SimdPath.Vector512 || path == SimdPath.Vector256)
+            for (; c + 8 <= cout; c += 8) Block<F32x8, Vector256<float>>(input, output, packed, bias, s, c);
+        if (path != SimdPath.Scalar)
+            for (; c + 4 <= cout; c += 4) Block<F32x4, Vector128<float>>(input, output, packed, bias, s, c);
+        for (; c < cout; c++) Block<F32x1, float>(input, output, packed, bias, s, c);
+    }
+
+    private readonly record struct Shape(int InH, int InW, int OutH, int OutW, int Cout, int Stride, int PadTop, int PadLeft);
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Block<TSimd, TVec>(float* input, float* output, float* packed, float* bias, Shape s, int c)
+        where TSimd : struct, ISimd<TVec> where TVec : struct
+    {
+        int C = s.Cout;
+        float* w = packed + c;
+        TVec vb = TSimd.Load(bias + c);
+        long rowStride = (long)s.InW * Cin;
+        int firstInterior = (s.PadLeft + s.Stride - 1) / s.Stride;
+        int lastInterior = Math.Min(s.OutW - 1, (s.InW - 3 + s.PadLeft) / s.Stride);
+        for (int outY = 0; outY < s.OutH; outY++)
         {
-            int inY0 = outY * stride - padTop;
-            int kyStart = Math.Max(0, -inY0), kyEnd = Math.Min(3, inH - inY0);
-            for (int outX = 0; outX < outW; outX++)
+            int inY0 = outY * s.Stride - s.PadTop;
+            float* o = output + (long)outY * s.OutW * C + c;
+            bool rowInside = inY0 >= 0 && inY0 + 2 < s.InH;
+            for (int outX = 0; outX < s.OutW; outX++)
             {
-                int inX0 = outX * stride - padLeft;
-                int kxStart = Math.Max(0, -inX0), kxEnd = Math.Min(3, inW - inX0);
-                float* o = output + ((long)outY * outW + outX) * cout;
-                float* i0 = input + ((long)inY0 * inW + inX0) * Cin;
-                int c = 0;
-                if (path == SimdPath.Vector512)
+                int inX0 = outX * s.Stride - s.PadLeft;
+                if (!rowInside || outX < firstInterior || outX > lastInterior)
                 {
-                    for (; c + 16 <= cout; c += 16)
-                    {
-                        var vacc = Vector512.Load(bias + c);
-                        for (int ky = kyStart; ky < kyEnd; ky++)
-                            for (int kx = kxStart; kx < kxEnd; kx++)
-                            {
-                                float* px = i0 + ((long)ky * inW + kx) * Cin;
-                                float* w = packed + (ky * 3 + kx) * Cin * cout + c;
-                                vacc = Vector512.FusedMultiplyAdd(Vector512.Create(px[0]), Vector512.Load(w), vacc);
-                                vacc = Vector512.FusedMultiplyAdd(Vector512.Create(px[1]), Vector512.Load(w + cout), vacc);
-                                vacc = Vector512.FusedMultiplyAdd(Vector512.Create(px[2]), Vector512.Load(w + 2 * cout), vacc);
-                            }
-                        Vector512.Min(Vector512.Max(vacc, Vector512<float>.Zero), Vector512.Create(6f)).Store(o + c);
-                    }
+                    Edge<TSimd, TVec>(input, o + (long)outX * C, w, vb, s, inY0, inX0);
+                    continue;
                 }
-                if (path == SimdPath.Vector512 || path == SimdPath.Vector256)
+                float* px = input + (long)inY0 * rowStride + (long)inX0 * Cin;
+                TVec vacc = vb;
+                for (int ky = 0; ky < 3; ky++)
                 {
-                    for (; c + 8 <= cout; c += 8)
-                    {
-                        var vacc = Vector256.Load(bias + c);
-                        for (int ky = kyStart; ky < kyEnd; ky++)
-                            for (int kx = kxStart; kx < kxEnd; kx++)
-                            {
-                                float* px = i0 + ((long)ky * inW + kx) * Cin;
-                                float* w = packed + (ky * 3 + kx) * Cin * cout + c;
-                                vacc = Vector256.FusedMultiplyAdd(Vector256.Create(px[0]), Vector256.Load(w), vacc);
-                                vacc = Vector256.FusedMultiplyAdd(Vector256.Create(px[1]), Vector256.Load(w + cout), vacc);
-                                vacc = Vector256.FusedMultiplyAdd(Vector256.Create(px[2]), Vector256.Load(w + 2 * cout), vacc);
-                            }
-                        Vector256.Min(Vector256.Max(vacc, Vector256<float>.Zero), Vector256.Create(6f)).Store(o + c);
-                    }
+                    float* row = px + ky * rowStride;
+                    float* wk = w + ky * 9 * C;
+                    vacc = TSimd.FusedMultiplyAdd(TSimd.Broadcast(row[0]), TSimd.Load(wk), vacc);
+                    vacc = TSimd.FusedMultiplyAdd(TSimd.Broadcast(row[1]), TSimd.Load(wk + C), vacc);
+                    vacc = TSimd.FusedMultiplyAdd(TSimd.Broadcast(row[2]), TSimd.Load(wk + 2 * C), vacc);
+                    vacc = TSimd.FusedMultiplyAdd(TSimd.Broadcast(row[3]), TSimd.Load(wk + 3 * C), vacc);
+                    vacc = TSimd.FusedMultiplyAdd(TSimd.Broadcast(row[4]), TSimd.Load(wk + 4 * C), vacc);
+                    vacc = TSimd.FusedMultiplyAdd(TSimd.Broadcast(row[5]), TSimd.Load(wk + 5 * C), vacc);
+                    vacc = TSimd.FusedMultiplyAdd(TSimd.Broadcast(row[6]), TSimd.Load(wk + 6 * C), vacc);
+                    vacc = TSimd.FusedMultiplyAdd(TSimd.Broadcast(row[7]), TSimd.Load(wk + 7 * C), vacc);
+                    vacc = TSimd.FusedMultiplyAdd(TSimd.Broadcast(row[8]), TSimd.Load(wk + 8 * C), vacc);
                 }
-                if (path != SimdPath.Scalar)
-                {
-                    for (; c + 4 <= cout; c += 4)
-                    {
-                        var vacc = Vector128.Load(bias + c);
-                        for (int ky = kyStart; ky < kyEnd; ky++)
-                            for (int kx = kxStart; kx < kxEnd; kx++)
-                            {
-                                float* px = i0 + ((long)ky * inW + kx) * Cin;
-                                float* w = packed + (ky * 3 + kx) * Cin * cout + c;
-                                vacc = Vector128.FusedMultiplyAdd(Vector128.Create(px[0]), Vector128.Load(w), vacc);
-                                vacc = Vector128.FusedMultiplyAdd(Vector128.Create(px[1]), Vector128.Load(w + cout), vacc);
-                                vacc = Vector128.FusedMultiplyAdd(Vector128.Create(px[2]), Vector128.Load(w + 2 * cout), vacc);
-                            }
-                        Vector128.Min(Vector128.Max(vacc, Vector128<float>.Zero), Vector128.Create(6f)).Store(o + c);
-                    }
-                }
-                for (; c < cout; c++)
-                {
-                    float acc = bias[c];
-                    for (int ky = kyStart; ky < kyEnd; ky++)
-                        for (int kx = kxStart; kx < kxEnd; kx++)
-                        {
-                            float* px = i0 + ((long)ky * inW + kx) * Cin;
-                            float* w = packed + (ky * 3 + kx) * Cin * cout + c;
-                            acc = MathF.FusedMultiplyAdd(px[0], w[0], acc);
-                            acc = MathF.FusedMultiplyAdd(px[1], w[cout], acc);
-                            acc = MathF.FusedMultiplyAdd(px[2], w[2 * cout], acc);
-                        }
-                    o[c] = Math.Clamp(acc, 0f, 6f);
-                }
+                TSimd.StoreRelu6(vacc, o + (long)outX * C);
             }
         }
+    }
+
+    /// <summary>A border pixel: taps outside the image are zero padding and skipped.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void Edge<TSimd, TVec>(float* input, float* o, float* w, TVec vb, Shape s, int inY0, int inX0)
+        where TSimd : struct, ISimd<TVec> where TVec : struct
+    {
+        int C = s.Cout;
+        TVec vacc = vb;
+        for (int ky = 0; ky < 3; ky++)
+        {
+            int y = inY0 + ky;
+            if ((uint)y >= (uint)s.InH) continue; // padding row
+            for (int kx = 0; kx < 3; kx++)
+            {
+                int x = inX0 + kx;
+                if ((uint)x >= (uint)s.InW) continue; // padding column
+                float* px = input + ((long)y * s.InW + x) * Cin;
+                float* wk = w + (ky * 3 + kx) * Cin * C;
+                vacc = TSimd.FusedMultiplyAdd(TSimd.Broadcast(px[0]), TSimd.Load(wk), vacc);
+                vacc = TSimd.FusedMultiplyAdd(TSimd.Broadcast(px[1]), TSimd.Load(wk + C), vacc);
+                vacc = TSimd.FusedMultiplyAdd(TSimd.Broadcast(px[2]), TSimd.Load(wk + 2 * C), vacc);
+            }
+        }
+        TSimd.StoreRelu6(vacc, o);
     }
 }

@@ -1,0 +1,78 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace MobileNetGen.Runtime.Kernels;
+
+/// <summary>
+/// One SIMD width as a type, so a kernel is written once and the JIT specializes it per width (generic methods over
+/// structs are compiled separately for each struct): <see cref="F32x16"/> (Vector512), <see cref="F32x8"/> (Vector256),
+/// <see cref="F32x4"/> (Vector128, the ARM64/NEON path) and <see cref="F32x1"/> (scalar). Every operation is the same
+/// IEEE operation on each lane (fused multiply-add included), which is why all widths give bit-identical results.
+/// </summary>
+public unsafe interface ISimd<TVec> where TVec : struct
+{
+    static abstract int Width { get; }
+    static abstract TVec Load(float* p);
+    static abstract TVec Broadcast(float value);
+    /// <summary>a·b + c with a single rounding.</summary>
+    static abstract TVec FusedMultiplyAdd(TVec a, TVec b, TVec c);
+    static abstract TVec Add(TVec a, TVec b);
+    static abstract TVec Multiply(TVec a, TVec b);
+    /// <summary>Stores min(max(v, 0), 6).</summary>
+    static abstract void StoreRelu6(TVec v, float* p);
+    static abstract void Store(TVec v, float* p);
+    static abstract TVec Zero { get; }
+}
+
+public unsafe struct F32x16 : ISimd<Vector512<float>>
+{
+    public static int Width => 16;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Load(float* p) => Vector512.Load(p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Broadcast(float value) => Vector512.Create(value);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> FusedMultiplyAdd(Vector512<float> a, Vector512<float> b, Vector512<float> c) => Vector512.FusedMultiplyAdd(a, b, c);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Add(Vector512<float> a, Vector512<float> b) => a + b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Multiply(Vector512<float> a, Vector512<float> b) => a * b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void StoreRelu6(Vector512<float> v, float* p) => Vector512.Min(Vector512.Max(v, Vector512<float>.Zero), Vector512.Create(6f)).Store(p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Vector512<float> v, float* p) => v.Store(p);
+    public static Vector512<float> Zero { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => Vector512<float>.Zero; }
+}
+
+public unsafe struct F32x8 : ISimd<Vector256<float>>
+{
+    public static int Width => 8;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Load(float* p) => Vector256.Load(p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Broadcast(float value) => Vector256.Create(value);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> FusedMultiplyAdd(Vector256<float> a, Vector256<float> b, Vector256<float> c) => Vector256.FusedMultiplyAdd(a, b, c);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Add(Vector256<float> a, Vector256<float> b) => a + b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Multiply(Vector256<float> a, Vector256<float> b) => a * b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void StoreRelu6(Vector256<float> v, float* p) => Vector256.Min(Vector256.Max(v, Vector256<float>.Zero), Vector256.Create(6f)).Store(p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Vector256<float> v, float* p) => v.Store(p);
+    public static Vector256<float> Zero { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => Vector256<float>.Zero; }
+}
+
+public unsafe struct F32x4 : ISimd<Vector128<float>>
+{
+    public static int Width => 4;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Load(float* p) => Vector128.Load(p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Broadcast(float value) => Vector128.Create(value);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> FusedMultiplyAdd(Vector128<float> a, Vector128<float> b, Vector128<float> c) => Vector128.FusedMultiplyAdd(a, b, c);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Add(Vector128<float> a, Vector128<float> b) => a + b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Multiply(Vector128<float> a, Vector128<float> b) => a * b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void StoreRelu6(Vector128<float> v, float* p) => Vector128.Min(Vector128.Max(v, Vector128<float>.Zero), Vector128.Create(6f)).Store(p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Vector128<float> v, float* p) => v.Store(p);
+    public static Vector128<float> Zero { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => Vector128<float>.Zero; }
+}
+
+/// <summary>The scalar reference width: one lane, the same operations.</summary>
+public unsafe struct F32x1 : ISimd<float>
+{
+    public static int Width => 1;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Load(float* p) => *p;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Broadcast(float value) => value;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float FusedMultiplyAdd(float a, float b, float c) => MathF.FusedMultiplyAdd(a, b, c);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Add(float a, float b) => a + b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Multiply(float a, float b) => a * b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void StoreRelu6(float v, float* p) => *p = Math.Min(Math.Max(v, 0f), 6f);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(float v, float* p) => *p = v;
+    public static float Zero => 0f;
+}
