@@ -31,6 +31,7 @@ public abstract unsafe class MobileNetClassifier : IDisposable
     {
         Info = info;
         SimdPath = ResolveSimdPath(options?.Simd ?? SimdPath.Auto);
+        Resize = options?.Resize ?? ResizeMethod.TensorFlowBilinear;
         long input = (long)info.Resolution * info.Resolution * 3;
         long[] sizes = { activationElements, activationElements, input, info.NumClasses, info.NumClasses, info.FeatureSize };
         long total = 0;
@@ -54,6 +55,9 @@ public abstract unsafe class MobileNetClassifier : IDisposable
 
     /// <summary>The SIMD width the kernels of this instance run with.</summary>
     public SimdPath SimdPath { get; }
+
+    /// <summary>How images are scaled to the input size (TF-slim's TF1 bilinear unless the options said otherwise).</summary>
+    public ResizeMethod Resize { get; }
 
     /// <summary>Side of the square input in pixels (the variant's resolution).</summary>
     public int InputSize => Info.Resolution;
@@ -104,7 +108,8 @@ public abstract unsafe class MobileNetClassifier : IDisposable
     public void ClassifyRgb24(ReadOnlySpan<byte> pixels, int width, int height, int stride, Span<Prediction> top)
     {
         ThrowIfDisposed();
-        Preprocessor.Rgb24ToInput(pixels, width, height, stride, InputSize, new Span<float>(_input, InputLength));
+        if (Resize == ResizeMethod.Antialiased) AntialiasedResize.Rgb24ToInput(pixels, width, height, stride, InputSize, new Span<float>(_input, InputLength));
+        else Preprocessor.Rgb24ToInput(pixels, width, height, stride, InputSize, new Span<float>(_input, InputLength));
         RunOwnInput(top);
     }
 
@@ -112,7 +117,8 @@ public abstract unsafe class MobileNetClassifier : IDisposable
     public void ClassifyBgra32(ReadOnlySpan<byte> pixels, int width, int height, int stride, Span<Prediction> top)
     {
         ThrowIfDisposed();
-        Preprocessor.Bgra32ToInput(pixels, width, height, stride, InputSize, new Span<float>(_input, InputLength));
+        if (Resize == ResizeMethod.Antialiased) AntialiasedResize.Bgra32ToInput(pixels, width, height, stride, InputSize, new Span<float>(_input, InputLength));
+        else Preprocessor.Bgra32ToInput(pixels, width, height, stride, InputSize, new Span<float>(_input, InputLength));
         RunOwnInput(top);
     }
 
@@ -122,7 +128,8 @@ public abstract unsafe class MobileNetClassifier : IDisposable
         ThrowIfDisposed();
         ArgumentNullException.ThrowIfNull(image);
         if (k < 1 || k > NumClasses) throw new ArgumentOutOfRangeException(nameof(k), k, $"k must be in 1..{NumClasses}");
-        Preprocessor.ImageToInput(image, InputSize, new Span<float>(_input, InputLength));
+        if (Resize == ResizeMethod.Antialiased) AntialiasedResize.ImageToInput(image, InputSize, new Span<float>(_input, InputLength));
+        else Preprocessor.ImageToInput(image, InputSize, new Span<float>(_input, InputLength));
         var result = new Prediction[k];
         RunOwnInput(result);
         return result;

@@ -7,4 +7,7 @@ public enum SimdPath { Auto, Vector512, Vector256, Vector128, Scalar }
 public sealed class MobileNetOptions
 {
     public SimdPath Simd { get; init; } = SimdPath.Auto;
+
+    /// <summary>How images are scaled to the input size: TF-slim's TF1 bilinear (default) or antialiased (Pillow-like).</summary>
+    public Imaging.ResizeMethod Resize { get; init; } = Imaging.ResizeMethod.TensorFlowBilinear;
 }

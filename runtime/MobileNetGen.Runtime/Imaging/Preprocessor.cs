@@ -102,14 +102,8 @@ public static class Preprocessor
     private static unsafe void Convert<TLayout>(ReadOnlySpan<byte> pixels, int width, int height, int stride, int size, Span<float> destination)
         where TLayout : struct, IPixelLayout
     {
-        ValidateCommon(width, height, size, destination.Length);
         int bpp = TLayout.Bpp;
-        long rowBytes = (long)width * bpp;
-        if (stride < rowBytes)
-            throw new ArgumentOutOfRangeException(nameof(stride), stride, $"stride must be at least width*{bpp} = {rowBytes} bytes");
-        long needed = (long)stride * (height - 1) + rowBytes;
-        if (pixels.Length < needed)
-            throw new ArgumentException($"pixels must hold at least stride*(height-1)+width*{bpp} = {needed} bytes for a {width}x{height} image with stride {stride}, got {pixels.Length}", nameof(pixels));
+        Validate(width, height, stride, bpp, pixels.Length, size, destination.Length);
 
         int cropY = CentralCropStart(height), cropH = height - 2 * cropY;
         int cropX = CentralCropStart(width), cropW = width - 2 * cropX;
@@ -128,6 +122,18 @@ public static class Preprocessor
                     yLerp, taps, size, dst + (long)y * size * 3, y == size - 1);
             }
         }
+    }
+
+    /// <summary>Checks a raw buffer's dimensions, stride and length against what the preprocessing will read.</summary>
+    internal static void Validate(int width, int height, int stride, int bpp, long pixelsLength, int size, int destinationLength)
+    {
+        ValidateCommon(width, height, size, destinationLength);
+        long rowBytes = (long)width * bpp;
+        if (stride < rowBytes)
+            throw new ArgumentOutOfRangeException(nameof(stride), stride, $"stride must be at least width*{bpp} = {rowBytes} bytes");
+        long needed = (long)stride * (height - 1) + rowBytes;
+        if (pixelsLength < needed)
+            throw new ArgumentException($"pixels must hold at least stride*(height-1)+width*{bpp} = {needed} bytes for a {width}x{height} image with stride {stride}, got {pixelsLength}", "pixels");
     }
 
     private static void ValidateCommon(int width, int height, int size, int destinationLength)

@@ -1,0 +1,105 @@
+using System.CommandLine;
+using MobileNetGen.Importers;
+using MobileNetGen.Model;
+
+namespace MobileNetGen.Cli.Commands;
+
+/// <summary><c>import SOURCE --variant V [-o DIR] [--name NAME]</c>: converts Google's published weights to canonical safetensors.</summary>
+public static class ImportCommand
+{
+    public static Command Create(CliContext ctx)
+    {
+        var source = new Argument<string>("source")
+        {
+            Description = "A TensorFlow frozen graph (*.pb), a TF.js layers model (model.json or its folder) or a TFLite flatbuffer (*.tflite).",
+        };
+        var variant = new Option<string?>("--variant")
+        {
+            Description = "Expected variant (α_resolution, e.g. 0.25_224); required when the model does not state its resolution, an error when it contradicts the model.",
+            HelpName = "variant",
+        };
+        var output = new Option<string>("--output", "-o")
+        {
+            Description = "Output folder (created if needed).",
+            HelpName = "dir",
+            DefaultValueFactory = _ => "weights",
+        };
+        var name = new Option<string?>("--name")
+        {
+            Description = "Entry name: metadata 'name' and the output file stem (default mobilenet_v1_<variant>).",
+            HelpName = "name",
+        };
+        var cmd = new Command("import", "Import published MobileNet v1 weights into the canonical safetensors representation.")
+        {
+            source, variant, output, name,
+        };
+        cmd.SetAction(pr => CommandGuard.Run(ctx, () => Execute(ctx,
+            pr.GetValue(source)!, pr.GetValue(variant), pr.GetValue(output) ?? "weights", pr.GetValue(name))));
+        return cmd;
+    }
+
+    public static int Execute(CliContext ctx, string source, string? variantText, string outputDir, string? name)
+    {
+        VariantName? variant = null;
+        if (variantText != null)
+        {
+            if (!VariantName.TryParse(variantText, out var v))
+            {
+                ctx.WriteError($"unknown variant '{variantText}'. Known variants: {string.Join(", ", VariantName.All.Select(x => x.ToString()))}");
+                return ExitCodes.Usage;
+            }
+            variant = v;
+        }
+        if (name != null && !IsValidName(name))
+        {
+            ctx.WriteError($"--name '{name}' is not a valid file stem (no path separators, no '..', no characters invalid in file names)");
+            return ExitCodes.Usage;
+        }
+        if (string.IsNullOrWhiteSpace(outputDir))
+        {
+            ctx.WriteError("--output must name a folder");
+            return ExitCodes.Usage;
+        }
+
+        SafeTensorsFile file;
+        try
+        {
+            file = MobileNetImporter.Import(source, new ImportOptions { Variant = variant, Name = name });
+        }
+        catch (ImportException e)
+        {
+            ctx.WriteError(e.Message);
+            return ExitCodes.InputError;
+        }
+
+        string stem = name ?? file.GetMetadata("name") ?? "";
+        if (!IsValidName(stem))
+        {
+            ctx.WriteError($"the imported model's name '{stem}' is not a valid file stem; pass --name");
+            return ExitCodes.InputError;
+        }
+
+        byte[] bytes = file.Write();
+        Directory.CreateDirectory(outputDir);
+        string path = Path.Combine(outputDir, stem + ".safetensors");
+        string temp = path + ".tmp-" + Environment.ProcessId;
+        try
+        {
+            File.WriteAllBytes(temp, bytes);
+            File.Move(temp, path, overwrite: true);
+        }
+        finally
+        {
+            if (File.Exists(temp)) File.Delete(temp);
+        }
+
+        ctx.Out.WriteLine(
+            $"wrote {path}: {file.Tensors.Count} tensors, {bytes.LongLength:N0} bytes, variant {file.GetMetadata("variant")}, " +
+            $"{file.GetMetadata("weights")}, {file.GetMetadata("num_classes")} classes, source sha256 {file.GetMetadata("source_sha256")}");
+        return ExitCodes.Ok;
+    }
+
+    private static bool IsValidName(string name) =>
+        name.Length > 0 && name.Trim() == name && name != "." && name != ".."
+        && name.IndexOfAny(Path.GetInvalidFileNameChars()) < 0 && name.IndexOfAny(new[] { '/', '\\', ':' }) < 0;
+}
