@@ -56,5 +56,7 @@ public static class Program
             EvalCommand.Create(ctx),
             VariantsCommand.Create(ctx),
             ImportCommand.Create(ctx),
+            BenchCommand.Create(ctx),
+            ChooseCommand.Create(ctx),
         };
 }

@@ -59,6 +59,65 @@ public sealed record VariantJson(
     string Source,
     int NumClasses);
 
+/// <summary>
+/// One row of <c>bench --json</c>: one engine on one variant. <paramref name="Engine"/> is <c>mobilenetgen</c> or
+/// <c>onnxruntime</c>; <paramref name="AllocatedBytes"/> is managed bytes per inference on the measuring thread (for ONNX
+/// Runtime the managed wrapper only, not its native heap); <paramref name="Threads"/> the threads the engine really used.
+/// </summary>
+public sealed record BenchJson(
+    string Variant,
+    string Engine,
+    int Threads,
+    double MedianMs,
+    double P10Ms,
+    double P90Ms,
+    long AllocatedBytes,
+    long Macs,
+    string Weights,
+    int Iterations);
+
+/// <summary>One variant of <c>choose --json</c>. <paramref name="Top1Measured"/> is a fraction 0..1 (null without --images and for synthetic weights); the published figures are percent.</summary>
+public sealed record ChooseVariantJson(
+    string Variant,
+    double MedianMs,
+    double P10Ms,
+    double P90Ms,
+    long Macs,
+    long Params,
+    long SizeBytes,
+    double? Top1Published,
+    double? Top5Published,
+    double? Top1Measured,
+    string Weights,
+    bool ParetoFront);
+
+/// <summary>
+/// The recommendation of <c>choose --json</c>. <paramref name="Variant"/> is null when nothing fits; then
+/// <paramref name="Closest"/> names the nearest miss and <paramref name="ConstraintFailed"/> says which constraint(s) it
+/// fails (<c>latency</c>, <c>max-size</c>, <c>min-top1</c>, comma-separated). <paramref name="AppLine"/> generates the
+/// recommended variant, or the closest when nothing fits.
+/// </summary>
+public sealed record RecommendationJson(
+    string? Variant,
+    string Reason,
+    bool Fits,
+    string? Closest,
+    string? ConstraintFailed,
+    string RankedBy,
+    string? AppLine,
+    string? WeightsItem,
+    string? Note);
+
+/// <summary>The constraints of <c>choose</c> as given (<paramref name="MaxSizeMb"/> in 10⁶ bytes; <paramref name="MinTop1"/> percent).</summary>
+public sealed record ChooseConstraintsJson(double BudgetMs, double? MaxSizeMb, double? MinTop1, int Threads, int Iterations);
+
+/// <summary><c>choose --json</c>.</summary>
+public sealed record ChooseJson(
+    List<ChooseVariantJson> Variants,
+    RecommendationJson Recommendation,
+    ChooseConstraintsJson Constraints,
+    MobileNetGen.Cli.Benchmarking.MachineInfo Machine);
+
 /// <summary>Source-generated System.Text.Json metadata (no reflection: trimming and NativeAOT safe), snake_case names.</summary>
 [JsonSourceGenerationOptions(
     PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
@@ -67,6 +126,8 @@ public sealed record VariantJson(
 [JsonSerializable(typeof(List<ClassifyJson>))]
 [JsonSerializable(typeof(EvalJson))]
 [JsonSerializable(typeof(List<VariantJson>))]
+[JsonSerializable(typeof(List<BenchJson>))]
+[JsonSerializable(typeof(ChooseJson))]
 public sealed partial class CliJsonContext : JsonSerializerContext
 {
 }
@@ -85,6 +146,8 @@ public static class Json
     public static string Serialize(List<ClassifyJson> value) => JsonSerializer.Serialize(value, Context.ListClassifyJson);
     public static string Serialize(EvalJson value) => JsonSerializer.Serialize(value, Context.EvalJson);
     public static string Serialize(List<VariantJson> value) => JsonSerializer.Serialize(value, Context.ListVariantJson);
+    public static string Serialize(List<BenchJson> value) => JsonSerializer.Serialize(value, Context.ListBenchJson);
+    public static string Serialize(ChooseJson value) => JsonSerializer.Serialize(value, Context.ChooseJson);
 
     /// <summary>Rounds a probability or fraction for output (6 decimals: no float-to-double noise).</summary>
     public static double Round(double value) => Math.Round(value, 6);

@@ -1,0 +1,240 @@
+using System.CommandLine;
+using System.Globalization;
+using MobileNetGen.Cli.Benchmarking;
+using MobileNetGen.Cli.Output;
+using MobileNetGen.Runtime;
+using MobileNetGen.Variants;
+using Spectre.Console;
+
+namespace MobileNetGen.Cli.Commands;
+
+/// <summary>
+/// <c>bench [--variants all|LIST] [--threads N] [--iterations N] [--warmup N] [--json] [--no-onnx]</c>: latency of the
+/// generated classifiers against ONNX Runtime running exactly the same weights, interleaved run by run.
+/// </summary>
+public static class BenchCommand
+{
+    public const int DefaultIterations = 50;
+    public const string EngineMobileNetGen = "mobilenetgen";
+    public const string EngineOnnxRuntime = "onnxruntime";
+
+    /// <summary>Largest tolerated |ORT − MobileNetGen| / max|MobileNetGen| of the logits before a warning (the ONNX tests assert 1e-4).</summary>
+    public const double LogitsTolerance = 1e-3;
+
+    public static Command Create(CliContext ctx)
+    {
+        var variants = new Option<string>("--variants")
+        {
+            Description = "'all' (the 16 variants, default) or a comma-separated list of variants / entry names (see 'variants').",
+            HelpName = "all|list",
+            DefaultValueFactory = _ => "all",
+        };
+        var threads = new Option<int>("--threads")
+        {
+            Description = "ONNX Runtime intra-op threads (default 1). MobileNetGen runs single-threaded whatever N is.",
+            HelpName = "n",
+            DefaultValueFactory = _ => 1,
+        };
+        var iterations = new Option<int>("--iterations")
+        {
+            Description = $"Timed runs per engine and variant (default {DefaultIterations}).",
+            HelpName = "n",
+            DefaultValueFactory = _ => DefaultIterations,
+        };
+        var warmup = new Option<int>("--warmup")
+        {
+            Description = $"Untimed warm-up runs per engine and variant (default {LatencyMeter.DefaultWarmup}).",
+            HelpName = "n",
+            DefaultValueFactory = _ => LatencyMeter.DefaultWarmup,
+        };
+        var json = new Option<bool>("--json") { Description = "Print a JSON array (one object per variant and engine) instead of a table." };
+        var noOnnx = new Option<bool>("--no-onnx") { Description = "Measure MobileNetGen only (no ONNX Runtime baseline)." };
+        var cmd = new Command("bench", "Measure inference latency of the generated classifiers against ONNX Runtime running the same weights.")
+        {
+            variants, threads, iterations, warmup, json, noOnnx,
+        };
+        cmd.SetAction(pr => CommandGuard.Run(ctx, () => Execute(ctx,
+            pr.GetValue(variants) ?? "all", pr.GetValue(threads), pr.GetValue(iterations), pr.GetValue(warmup), pr.GetValue(json), pr.GetValue(noOnnx))));
+        return cmd;
+    }
+
+    /// <summary>The 16 variants (seed-table order): what 'all' means.</summary>
+    public static IReadOnlyList<VariantEntry> AllVariants() =>
+        MobileNetGen.Model.VariantName.All.Select(v => VariantCatalog.Find(v.ToString())!).ToList();
+
+    /// <summary>'all' or a comma list → entries (duplicates dropped); null after writing the error when a name is unknown.</summary>
+    public static List<VariantEntry>? ParseVariants(CliContext ctx, string? text)
+    {
+        if (string.IsNullOrWhiteSpace(text) || string.Equals(text.Trim(), "all", StringComparison.OrdinalIgnoreCase))
+            return AllVariants().ToList();
+        var list = new List<VariantEntry>();
+        foreach (var name in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var e = VariantLookup.Resolve(ctx, name);
+            if (e == null) return null;
+            if (!list.Contains(e)) list.Add(e);
+        }
+        if (list.Count == 0) { ctx.WriteError("--variants lists no variant"); return null; }
+        return list;
+    }
+
+    /// <summary>One variant measured: MobileNetGen, and ONNX Runtime unless disabled.</summary>
+    public sealed record Measurement(VariantEntry Entry, LatencyStats MobileNetGen, LatencyStats? OnnxRuntime, int OnnxThreads, double? LogitsRelDiff);
+
+    /// <summary>
+    /// Measures one variant with <see cref="LatencyMeter"/>: the classifier and (unless <paramref name="onnx"/> is false)
+    /// an <see cref="OnnxBaseline.OnnxBaseline"/> over the canonical weights, same fixed input, interleaved.
+    /// </summary>
+    public static Measurement Measure(VariantEntry entry, int onnxThreads, int iterations, int warmup, bool onnx, Action? onRun = null)
+    {
+        using var classifier = entry.Create(null);
+        float[] input = LatencyMeter.FixedInput(classifier.InputLength);
+        float[] logits = new float[classifier.NumClasses];
+        Action runMng = () => classifier.Run(input, logits);
+        if (!onnx)
+            return new Measurement(entry, LatencyMeter.Measure(runMng, warmup, iterations, onRun), null, 0, null);
+
+        using var ort = OnnxBaseline.OnnxBaseline.FromWeights(CanonicalWeightsSource.For(entry), onnxThreads);
+        float[] ortLogits = new float[ort.NumClasses];
+        Action runOrt = () => ort.Run(input, ortLogits);
+
+        // Same weights, same input: the logits must agree, or the comparison is not like for like.
+        runMng();
+        runOrt();
+        double? diff = null;
+        if (ortLogits.Length == logits.Length)
+        {
+            double scale = 0, worst = 0;
+            for (int i = 0; i < logits.Length; i++) scale = Math.Max(scale, Math.Abs(logits[i]));
+            for (int i = 0; i < logits.Length; i++) worst = Math.Max(worst, Math.Abs((double)ortLogits[i] - logits[i]));
+            diff = scale > 0 ? worst / scale : double.PositiveInfinity;
+        }
+        var stats = LatencyMeter.MeasureInterleaved(new[] { runMng, runOrt }, warmup, iterations, onRun);
+        return new Measurement(entry, stats[0], stats[1], onnxThreads, diff);
+    }
+
+    public static int Execute(CliContext ctx, string variantsText, int threads, int iterations, int warmup, bool json, bool noOnnx)
+    {
+        if (threads < 1) { ctx.WriteError($"--threads must be at least 1, got {threads}"); return ExitCodes.Usage; }
+        if (iterations < 1) { ctx.WriteError($"--iterations must be at least 1, got {iterations}"); return ExitCodes.Usage; }
+        if (warmup < 0) { ctx.WriteError($"--warmup must be at least 0, got {warmup}"); return ExitCodes.Usage; }
+        var entries = ParseVariants(ctx, variantsText);
+        if (entries == null) return ExitCodes.Usage;
+
+        var machine = MachineInfo.Current();
+        string threadNote = $"MobileNetGen is single-threaded: it ran on 1 thread; --threads {threads} applies to ONNX Runtime only.";
+        if (threads > 1 && json) ctx.Error.WriteLine("note: " + threadNote);
+
+        var results = MeasureAll(ctx, entries, threads, iterations, warmup, !noOnnx);
+        foreach (var m in results)
+            if (m.LogitsRelDiff is double d && !(d <= LogitsTolerance))
+                ctx.WriteWarning($"{m.Entry.Variant}: ONNX Runtime logits differ from MobileNetGen's by {d:G3} (relative): the weights/ file may not be the one this build embeds");
+
+        if (json)
+        {
+            var rows = new List<BenchJson>();
+            foreach (var m in results)
+            {
+                string name = VariantName(m.Entry);
+                string weights = VariantLookup.WeightsId(m.Entry.Info.Weights);
+                rows.Add(Row(name, EngineMobileNetGen, 1, m.MobileNetGen, m.Entry.Info.Macs, weights));
+                if (m.OnnxRuntime is { } o) rows.Add(Row(name, EngineOnnxRuntime, m.OnnxThreads, o, m.Entry.Info.Macs, weights));
+            }
+            ctx.Out.WriteLine(Json.Serialize(rows));
+            return ExitCodes.Ok;
+        }
+
+        var inv = CultureInfo.InvariantCulture;
+        var c = ctx.OutConsole;
+        c.MarkupLine("[bold]machine:[/] " + Markup.Escape(machine.Describe()));
+        c.WriteLine(string.Create(inv, $"{iterations} timed runs per engine after {warmup} warm-up runs, engines interleaved run by run; same fixed input; " +
+            (noOnnx ? "MobileNetGen only." : $"ONNX Runtime {OrtVersion()} with {threads} intra-op thread{(threads == 1 ? "" : "s")}, MobileNetGen 1 thread.")));
+        if (threads > 1) c.MarkupLine("[yellow]note:[/] " + Markup.Escape(threadNote));
+
+        var table = new Table().Border(TableBorder.Rounded)
+            .AddColumn("variant")
+            .AddColumn("weights")
+            .AddColumn(new TableColumn("MMACs").RightAligned())
+            .AddColumn(new TableColumn("MobileNetGen ms\nmedian (p10–p90)").RightAligned());
+        if (!noOnnx)
+            table.AddColumn(new TableColumn("ONNX Runtime ms\nmedian (p10–p90)").RightAligned())
+                 .AddColumn(new TableColumn("ratio").RightAligned());
+        table.AddColumn(new TableColumn("GFLOP/s").RightAligned())
+             .AddColumn(new TableColumn("alloc B/inf.").RightAligned());
+        foreach (var m in results)
+        {
+            var s = m.MobileNetGen;
+            var cells = new List<string>
+            {
+                Markup.Escape(VariantName(m.Entry)),
+                m.Entry.Info.Weights switch
+                {
+                    WeightsKind.GenuineFloat => "genuine float",
+                    WeightsKind.Genuine8Bit => "genuine 8-bit",
+                    _ => "[bold red]SYNTHETIC[/]",
+                },
+                (m.Entry.Info.Macs / 1e6).ToString("0.0", inv),
+                Ms(s),
+            };
+            if (m.OnnxRuntime is { } o)
+            {
+                cells.Add(Ms(o));
+                cells.Add((s.MedianMs / o.MedianMs).ToString("0.00", inv) + "×");
+            }
+            else if (!noOnnx) { cells.Add(""); cells.Add(""); }
+            cells.Add((2.0 * m.Entry.Info.Macs / (s.MedianMs / 1e3) / 1e9).ToString("0.0", inv));
+            cells.Add(s.AllocatedBytesPerRun.ToString(inv));
+            table.AddRow(cells.ToArray());
+        }
+        c.Write(table);
+        if (!noOnnx) c.WriteLine("ratio = MobileNetGen median / ONNX Runtime median (below 1: MobileNetGen is faster).");
+        c.WriteLine("GFLOP/s = 2 × MACs / MobileNetGen median. alloc = managed bytes per MobileNetGen inference (GC.GetAllocatedBytesForCurrentThread).");
+        if (results.Any(m => m.Entry.Info.Weights == WeightsKind.Synthetic))
+            c.MarkupLine("[bold red]SYNTHETIC[/] weights (α = 1.0): stand-ins with the real shapes, so the speed is real; they classify nothing.");
+        return ExitCodes.Ok;
+    }
+
+    /// <summary>Measures every entry with a progress bar on stderr (interactive) or one line per variant (otherwise).</summary>
+    private static List<Measurement> MeasureAll(CliContext ctx, List<VariantEntry> entries, int threads, int iterations, int warmup, bool onnx)
+    {
+        var results = new List<Measurement>();
+        if (ctx.Interactive)
+        {
+            ctx.ErrorConsole.Progress()
+                .AutoClear(true)
+                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
+                .Start(pc =>
+                {
+                    var task = pc.AddTask("bench", maxValue: entries.Count * iterations);
+                    foreach (var e in entries)
+                    {
+                        task.Description = Markup.Escape($"bench {VariantName(e)}");
+                        results.Add(Measure(e, threads, iterations, warmup, onnx, () => task.Increment(1)));
+                    }
+                });
+        }
+        else
+        {
+            for (int i = 0; i < entries.Count; i++)
+            {
+                results.Add(Measure(entries[i], threads, iterations, warmup, onnx));
+                ctx.Error.WriteLine($"bench: {VariantName(entries[i])} done ({i + 1}/{entries.Count})");
+            }
+        }
+        return results;
+    }
+
+    private static BenchJson Row(string variant, string engine, int threads, LatencyStats s, long macs, string weights) =>
+        new(variant, engine, threads, R(s.MedianMs), R(s.P10Ms), R(s.P90Ms), s.AllocatedBytesPerRun, macs, weights, s.Iterations);
+
+    /// <summary>α_resolution for the 16 variants, the entry name for extra entries.</summary>
+    public static string VariantName(VariantEntry e) => e.Name == "mobilenet_v1_" + e.Variant ? e.Variant : e.Name;
+
+    private static double R(double ms) => Math.Round(ms, 4);
+
+    private static string Ms(LatencyStats s) =>
+        string.Create(CultureInfo.InvariantCulture, $"{s.MedianMs:0.000} ({s.P10Ms:0.00}–{s.P90Ms:0.00})");
+
+    private static string OrtVersion() =>
+        typeof(Microsoft.ML.OnnxRuntime.InferenceSession).Assembly.GetName().Version?.ToString(3) ?? "";
+}
