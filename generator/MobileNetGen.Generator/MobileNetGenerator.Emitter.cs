@@ -50,8 +50,25 @@ namespace MobileNetGen.Generator
                 sb.AppendLine($"{I(2)}Name: {Str(plan.EntryName)}, Variant: {Str(plan.Variant)}, Alpha: {plan.AlphaText}, Resolution: {plan.Resolution},");
                 sb.AppendLine($"{I(2)}NumClasses: {plan.NumClasses}, BackgroundClass: {(plan.BackgroundClass ? "true" : "false")}, Weights: {Runtime}.WeightsKind.{WeightsEnum(plan.WeightsKind)},");
                 sb.AppendLine($"{I(2)}Source: {Str(plan.Source)}, SourceSha256: {Str(plan.SourceSha256)},");
-                sb.AppendLine($"{I(2)}Macs: {plan.Macs}, Parameters: {plan.Parameters}, FeatureSize: {plan.FeatureSize}, WeightBytes: {EmbeddedBytes(plan)});");
+                sb.AppendLine($"{I(2)}Macs: {plan.Macs}, Parameters: {plan.Parameters}, FeatureSize: {plan.FeatureSize}, WeightBytes: {EmbeddedBytes(plan)},");
+                sb.AppendLine($"{I(2)}ImageNetLabels: {(plan.ImageNetLabels ? "true" : "false")});");
                 sb.AppendLine();
+                if (plan.Labels.Count > 0)
+                {
+                    sb.AppendLine($"{I(1)}/// <summary>The custom head's labels, in output order (weights metadata <c>labels_json</c>).</summary>");
+                    sb.AppendLine($"{I(1)}private static readonly string[] s_labels =");
+                    sb.AppendLine($"{I(1)}{{");
+                    foreach (var label in plan.Labels) sb.AppendLine($"{I(2)}{Str(label)},");
+                    sb.AppendLine($"{I(1)}}};");
+                    sb.AppendLine();
+                    sb.AppendLine($"{I(1)}/// <summary>The custom head's labels, in output order.</summary>");
+                    sb.AppendLine($"{I(1)}public static global::System.Collections.Generic.IReadOnlyList<string> Labels => s_labels;");
+                    sb.AppendLine();
+                    sb.AppendLine($"{I(1)}/// <inheritdoc/>");
+                    sb.AppendLine($"{I(1)}public override string LabelOf(int outputIndex) =>");
+                    sb.AppendLine($"{I(2)}(uint)outputIndex < (uint)s_labels.Length ? s_labels[outputIndex] : base.LabelOf(outputIndex);");
+                    sb.AppendLine();
+                }
                 sb.AppendLine($"{I(1)}/// <summary>Largest activation between two layers, in floats: sizes each ping-pong buffer of the workspace.</summary>");
                 sb.AppendLine($"{I(1)}private const long ActivationElements = {plan.MaxActivation};");
                 sb.AppendLine();
@@ -236,7 +253,20 @@ namespace MobileNetGen.Generator
 
             private static string Group(long n) => n.ToString("N0", CultureInfo.InvariantCulture);
 
-            private static string Str(string s) => "\"" + s.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
+            /// <summary>A C# string literal (every control or non-ASCII-printable character escaped).</summary>
+            private static string Str(string s)
+            {
+                var sb = new StringBuilder(s.Length + 2);
+                sb.Append('"');
+                foreach (char c in s)
+                {
+                    if (c == '"') sb.Append("\\\"");
+                    else if (c == '\\') sb.Append("\\\\");
+                    else if (c < ' ' || c == '\u007f' || c == '\u0085' || c == '\u2028' || c == '\u2029') sb.Append("\\u").Append(((int)c).ToString("x4", CultureInfo.InvariantCulture));
+                    else sb.Append(c);
+                }
+                return sb.Append('"').ToString();
+            }
 
             private static string Escape(string s) => s.Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;");
 

@@ -88,8 +88,15 @@ namespace MobileNetGen.Generator
                         Problem(DiagnosticDescriptors.ShapeMismatch, name, variant.ToString(), list);
                         return Fail();
                     }
+                    string[]? labels;
+                    try { labels = CanonicalWeights.LabelsOf(file, arch); }
+                    catch (WeightsFormatException e)
+                    {
+                        Problem(DiagnosticDescriptors.ShapeMismatch, name, variant.ToString(), e.Message);
+                        return Fail();
+                    }
                     ct.ThrowIfCancellationRequested();
-                    var plan = Pack(request, name, variant, file, arch, ct);
+                    var plan = Pack(request, name, variant, file, arch, labels, ct);
                     return new PlanResult(request, plan, new EquatableArray<PlanProblem>(problems.ToArray()));
                 }
                 catch (OperationCanceledException) { throw; }
@@ -100,7 +107,7 @@ namespace MobileNetGen.Generator
                 }
             }
 
-            private static NetworkPlan Pack(ClassRequest request, string name, VariantName variant, SafeTensorsFile file, MobileNetV1Architecture arch, CancellationToken ct)
+            private static NetworkPlan Pack(ClassRequest request, string name, VariantName variant, SafeTensorsFile file, MobileNetV1Architecture arch, string[]? labels, CancellationToken ct)
             {
                 var layers = new List<LayerPlan>();
                 var blobs = new List<WeightBlob>();
@@ -163,9 +170,16 @@ namespace MobileNetGen.Generator
                     layers.Add(Layer(l, weightOffset, count, biasOffset, packing));
                 }
                 string kind = file.GetMetadata(CanonicalWeights.Keys.Weights) ?? CanonicalWeights.GenuineFloat;
+                // ImageNet outputs only when the metadata says so (or, for files without the key, a 1000/1001 head without
+                // labels): a custom head with exactly 1000 classes must not be mapped to ImageNet indices.
+                string labelsKind = file.GetMetadata(CanonicalWeights.Keys.Labels)
+                    ?? (labels == null && arch.NumClasses is 1000 or 1001 ? CanonicalWeights.ImageNetLabels : CanonicalWeights.CustomLabels);
+                bool imagenetLabels = labelsKind == CanonicalWeights.ImageNetLabels && labels == null && (arch.NumClasses == 1000 || arch.NumClasses == 1001);
                 return new NetworkPlan(
                     request, name, variant.ToString(), variant.AlphaText, arch.Resolution, arch.NumClasses,
-                    BackgroundClass: (file.GetMetadata(CanonicalWeights.Keys.BackgroundClass) ?? (arch.NumClasses == 1001 ? "true" : "false")) == "true",
+                    BackgroundClass: imagenetLabels && (file.GetMetadata(CanonicalWeights.Keys.BackgroundClass) ?? (arch.NumClasses == 1001 ? "true" : "false")) == "true",
+                    ImageNetLabels: imagenetLabels,
+                    Labels: labels == null ? EquatableArray<string>.Empty : new EquatableArray<string>(labels),
                     WeightsKind: kind,
                     Source: file.GetMetadata(CanonicalWeights.Keys.Source) ?? "",
                     SourceSha256: file.GetMetadata(CanonicalWeights.Keys.SourceSha256) ?? "",

@@ -28,6 +28,15 @@ internal sealed class KernelData
     }
 }
 
+/// <summary>
+/// The labels decision of an import: <c>ImageNet</c> heads (1000/1001 classes with no labels or Google's list) keep
+/// <c>labels = imagenet</c> and store no list; every other head is custom and must have exactly one label per class.
+/// </summary>
+internal sealed record LabelsInfo(bool ImageNet, string[]? Labels, string? From)
+{
+    public bool Custom => !ImageNet;
+}
+
 /// <summary>Shared steps of the three importers: width/variant resolution, BatchNorm folding, the canonical file and its metadata.</summary>
 internal static class ImportCommon
 {
@@ -80,6 +89,66 @@ internal static class ImportCommon
         return new VariantName(modelAlpha, res);
     }
 
+    /// <summary>Largest labels file read (a label per line).</summary>
+    private const long MaxLabelsBytes = 16L << 20;
+
+    /// <summary>
+    /// Decides ImageNet vs custom head and picks the labels: <see cref="ImportOptions.LabelsPath"/> /
+    /// <see cref="ImportOptions.Labels"/>, else what the model carries. A custom head without labels, or a label count that
+    /// differs from <paramref name="numClasses"/>, is an <see cref="ImportException"/>.
+    /// </summary>
+    public static LabelsInfo ResolveLabels(int numClasses, string[]? carried, string? carriedFrom, ImportOptions options, string where)
+    {
+        string[]? labels = carried;
+        string? from = carriedFrom;
+        if (options.LabelsPath != null)
+        {
+            labels = ReadLabelsFile(options.LabelsPath);
+            from = Path.GetFileName(options.LabelsPath);
+        }
+        else if (options.Labels != null)
+        {
+            labels = options.Labels.ToArray();
+            from = "the import options";
+        }
+        bool imagenetCount = numClasses is 1000 or 1001;
+        if (labels == null)
+        {
+            if (imagenetCount) return new LabelsInfo(true, null, null);
+            throw new ImportException($"{where}: the classifier head has {numClasses} classes (a custom head, not ImageNet's 1000/1001) and the model carries no labels; " +
+                                      "pass --labels FILE (one label per line, in output order)");
+        }
+        if (labels.Length != numClasses)
+            throw new ImportException($"{where}: {from} holds {labels.Length} labels but the model's classifier head has {numClasses} classes; " +
+                                      "give exactly one label per class, in output order");
+        for (int i = 0; i < labels.Length; i++)
+            if (labels[i].Length == 0) throw new ImportException($"{where}: label {i} in {from} is empty");
+        if (imagenetCount && CanonicalWeights.IsImageNetLabelList(labels)) return new LabelsInfo(true, null, null);
+        return new LabelsInfo(false, labels, from);
+    }
+
+    /// <summary>A labels file: UTF-8 (BOM allowed), one label per line, trimmed; trailing blank lines ignored.</summary>
+    public static string[] ReadLabelsFile(string path)
+    {
+        var info = new FileInfo(path);
+        if (!info.Exists) throw new ImportException($"labels file '{path}' does not exist");
+        if (info.Length > MaxLabelsBytes) throw new ImportException($"labels file '{path}' is {info.Length} bytes, larger than the {MaxLabelsBytes}-byte limit");
+        return ParseLabels(ReadFileBounded(path, "labels file"));
+    }
+
+    public static string[] ParseLabels(byte[] bytes)
+    {
+        string text = new System.Text.UTF8Encoding(false).GetString(bytes).TrimStart('\uFEFF');
+        var lines = text.Replace("\r\n", "\n").Replace('\r', '\n').Split('\n').Select(l => l.Trim()).ToList();
+        while (lines.Count > 0 && lines[^1].Length == 0) lines.RemoveAt(lines.Count - 1);
+        return lines.ToArray();
+    }
+
+    /// <summary>Note text for a custom head (replaces the ImageNet wording of the importers' notes).</summary>
+    public static string CustomHeadNote(string format, int numClasses, LabelsInfo labels) =>
+        $"{format}; custom classifier head: {numClasses} classes, no background class, labels from {labels.From}. " +
+        "Backbone layout MobileNet v1 (TF-slim); the weights are the source model's.";
+
     /// <summary>Inference-form BatchNorm in double: scale = γ/√(σ²+ε), bias = β − μ·scale.</summary>
     public static (float[] Scale, float[] Bias) FoldBatchNorm(float[] gamma, float[] beta, float[] mean, float[] variance, string where)
     {
@@ -131,7 +200,7 @@ internal static class ImportCommon
     /// <summary>Assembles, labels and validates the canonical file; throws <see cref="ImportException"/> on any problem.</summary>
     public static SafeTensorsFile Build(
         MobileNetV1Architecture arch, VariantName variant, IReadOnlyDictionary<string, (KernelData Kernel, float[]? Scale, float[] Bias)> layers,
-        ImportOptions options, string sourcePath, string sourceFormat, string sourceSha256, string defaultRelease, string note)
+        ImportOptions options, string sourcePath, string sourceFormat, string sourceSha256, string defaultRelease, string note, LabelsInfo? labelsInfo = null)
     {
         var tensors = new List<Tensor>();
         bool anyQuantized = false;
@@ -164,8 +233,9 @@ internal static class ImportCommon
 
         string label = options.SourceLabel ?? DefaultSourceLabel(sourcePath);
         string release = options.Release ?? DefaultRelease(label, defaultRelease);
-        string name = options.Name ?? (release == "tflite-2018" ? variant.FileStem + "_tflite2018" : variant.FileStem);
-        bool imagenet = arch.NumClasses is 1000 or 1001;
+        labelsInfo ??= ResolveLabels(arch.NumClasses, null, null, options, Path.GetFileName(sourcePath));
+        bool imagenet = labelsInfo.ImageNet;
+        string name = options.Name ?? (!imagenet ? variant.FileStem + "_custom" : release == "tflite-2018" ? variant.FileStem + "_tflite2018" : variant.FileStem);
         var meta = new Dictionary<string, string>
         {
             [CanonicalWeights.Keys.Format] = CanonicalWeights.FormatVersion,
@@ -175,15 +245,16 @@ internal static class ImportCommon
             [CanonicalWeights.Keys.Alpha] = variant.AlphaText,
             [CanonicalWeights.Keys.Resolution] = variant.Resolution.ToString(CultureInfo.InvariantCulture),
             [CanonicalWeights.Keys.NumClasses] = arch.NumClasses.ToString(CultureInfo.InvariantCulture),
-            [CanonicalWeights.Keys.BackgroundClass] = arch.NumClasses == 1001 ? "true" : "false",
+            [CanonicalWeights.Keys.BackgroundClass] = imagenet && arch.NumClasses == 1001 ? "true" : "false",
             [CanonicalWeights.Keys.Weights] = anyQuantized ? CanonicalWeights.Genuine8Bit : CanonicalWeights.GenuineFloat,
             [CanonicalWeights.Keys.Source] = label,
             [CanonicalWeights.Keys.SourceFormat] = sourceFormat,
             [CanonicalWeights.Keys.SourceSha256] = sourceSha256,
             [CanonicalWeights.Keys.Release] = release,
-            [CanonicalWeights.Keys.Labels] = imagenet ? "imagenet" : "custom",
+            [CanonicalWeights.Keys.Labels] = imagenet ? CanonicalWeights.ImageNetLabels : CanonicalWeights.CustomLabels,
             [CanonicalWeights.Keys.Note] = note.Replace('\n', ' ').Replace('\r', ' '),
         };
+        if (labelsInfo.Labels != null) meta[CanonicalWeights.Keys.LabelsJson] = CanonicalWeights.LabelsToJson(labelsInfo.Labels);
         var file = new SafeTensorsFile(meta, tensors);
         List<string> problems;
         try { problems = CanonicalWeights.Validate(file, CanonicalWeights.ArchitectureOf(file)); }

@@ -13,6 +13,14 @@ public sealed class ImportOptions
     public string? SourceLabel { get; init; }
     /// <summary>Metadata <c>release</c>; defaults from the source folder (slim-2017, keras-tfjs, tflite-2018).</summary>
     public string? Release { get; init; }
+    /// <summary>
+    /// A labels file (UTF-8, one label per line, in output order) for a custom classifier head (<c>--labels</c>). Overrides
+    /// labels the model carries (TF.js: <c>labels.txt</c> beside <c>model.json</c>; TFLite: the metadata's associated
+    /// <c>.txt</c> file). Its line count must equal the model's class count.
+    /// </summary>
+    public string? LabelsPath { get; init; }
+    /// <summary>Labels given in code instead of <see cref="LabelsPath"/> (same rules); <see cref="LabelsPath"/> wins when both are set.</summary>
+    public IReadOnlyList<string>? Labels { get; init; }
 }
 
 /// <summary>Imports Google's published MobileNet v1 weights into the canonical MobileNetGen safetensors representation.</summary>

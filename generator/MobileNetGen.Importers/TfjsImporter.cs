@@ -192,10 +192,16 @@ internal static class TfjsImporter
             var (scale, bias) = ImportCommon.FoldBatchNorm(Read(bn + "/gamma", c), Read(bn + "/beta", c), Read(bn + "/moving_mean", c), Read(bn + "/moving_variance", c), $"{where}: {bn}");
             layers[l.Name] = (KernelData.Float(Read(kernelName, l.KernelShape)), scale, bias);
         }
-        string note = $"Keras MobileNet v1 (TF.js layers): model.json + {shardCount} weight shards ({shardBytes} bytes, listed in its weightsManifest; " +
-                      "source_sha256 is model.json's); float32 HWIO kernels, BatchNorm folded by the importer in double (eps 0.001); " +
-                      $"{numClasses} classes without background (Keras index k = slim index k+1). Google MobileNet v1 weights, Apache-2.0.";
-        return ImportCommon.Build(arch, variant, layers, options, path, "tfjs-layers", ImportCommon.Sha256Hex(jsonBytes), "unknown", note);
+        // Labels the model carries: labels.txt beside model.json (the --labels option overrides it).
+        string labelsPath = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, "labels.txt");
+        string[]? carried = File.Exists(labelsPath) ? ImportCommon.ReadLabelsFile(labelsPath) : null;
+        var labels = ImportCommon.ResolveLabels(numClasses, carried, carried != null ? "labels.txt" : null, options, where);
+        string format = $"Keras MobileNet v1 (TF.js layers): model.json + {shardCount} weight shards ({shardBytes} bytes, listed in its weightsManifest; " +
+                        "source_sha256 is model.json's); float32 HWIO kernels, BatchNorm folded by the importer in double (eps 0.001)";
+        string note = labels.Custom
+            ? ImportCommon.CustomHeadNote(format, numClasses, labels)
+            : format + $"; {numClasses} classes without background (Keras index k = slim index k+1). Google MobileNet v1 weights, Apache-2.0.";
+        return ImportCommon.Build(arch, variant, layers, options, path, "tfjs-layers", ImportCommon.Sha256Hex(jsonBytes), "unknown", note, labels);
     }
 
     private static string BlockOf(LayerSpec l) => l.Name.Substring("block".Length, l.Name.IndexOf('.') - "block".Length);

@@ -218,9 +218,41 @@ internal static class TfliteImporter
                 float[] bias = FloatData(TensorAt(convs[i].Bias, $"{l.Name} bias"), new[] { l.OutC }, $"{l.Name} bias");
                 layers[l.Name] = (KernelData.Float(hwio), l.HasBatchNorm ? ImportCommon.Ones(l.OutC) : null, bias);
             }
-            string note = "TFLite float32 flatbuffer; OHWI filters (depthwise 1HWC) transposed to HWIO; BatchNorm folded by the TFLite converter " +
-                          "(scale = 1, bias = the converter's bias); layers mapped by operator order. Google MobileNet v1 weights, Apache-2.0.";
-            return ImportCommon.Build(arch, variant, layers, options, path, "tflite", ImportCommon.Sha256Hex(Bytes), "unknown", note);
+            var (carried, carriedFrom) = AssociatedLabels();
+            var labels = ImportCommon.ResolveLabels(numClasses, carried, carriedFrom, options, Where);
+            string format = "TFLite float32 flatbuffer; OHWI filters (depthwise 1HWC) transposed to HWIO; BatchNorm folded by the TFLite converter " +
+                            "(scale = 1, bias = the converter's bias); layers mapped by operator order";
+            string note = labels.Custom ? ImportCommon.CustomHeadNote(format, numClasses, labels) : format + ". Google MobileNet v1 weights, Apache-2.0.";
+            return ImportCommon.Build(arch, variant, layers, options, path, "tflite", ImportCommon.Sha256Hex(Bytes), "unknown", note, labels);
+        }
+
+        /// <summary>
+        /// Labels packed with the model by the TFLite metadata writer: associated files are stored as a zip archive appended
+        /// to the flatbuffer. Takes the archive's <c>.txt</c> entry (preferring one whose name contains "label"); none → (null, null).
+        /// </summary>
+        private (string[]? Labels, string? From) AssociatedLabels()
+        {
+            // End-of-central-directory record: 22 bytes + up to 64 KiB of comment at the end of the file.
+            int from = Math.Max(0, Length - 22 - 65535);
+            bool hasZip = false;
+            for (int i = Length - 22; i >= from && !hasZip; i--)
+                hasZip = Bytes[i] == 0x50 && Bytes[i + 1] == 0x4B && Bytes[i + 2] == 5 && Bytes[i + 3] == 6;
+            if (!hasZip) return (null, null);
+            try
+            {
+                using var zip = new System.IO.Compression.ZipArchive(new MemoryStream(Bytes, writable: false), System.IO.Compression.ZipArchiveMode.Read);
+                var entry = zip.Entries.Where(e => e.Name.EndsWith(".txt", StringComparison.OrdinalIgnoreCase) && e.Length <= 16 << 20)
+                    .OrderByDescending(e => e.Name.Contains("label", StringComparison.OrdinalIgnoreCase)).FirstOrDefault();
+                if (entry == null) return (null, null);
+                using var s = entry.Open();
+                using var ms = new MemoryStream();
+                s.CopyTo(ms);
+                return (ImportCommon.ParseLabels(ms.ToArray()), entry.Name + " (TFLite metadata associated file)");
+            }
+            catch (Exception e) when (e is InvalidDataException or IOException or NotSupportedException)
+            {
+                return (null, null); // not a readable archive: the model carries no labels
+            }
         }
 
         private TensorInfo TensorAt(int index, string what)

@@ -36,6 +36,7 @@ namespace MobileNetGen.Model
             public const string SourceSha256 = "source_sha256";
             public const string Release = "release";                 // e.g. slim-2017, tflite-2018
             public const string Labels = "labels";                   // imagenet | custom
+            public const string LabelsJson = "labels_json";          // custom heads: JSON array of num_classes strings (output order)
             public const string Seed = "synthetic_seed";
             public const string Note = "note";
         }
@@ -43,6 +44,64 @@ namespace MobileNetGen.Model
         public const string GenuineFloat = "genuine-float";
         public const string Genuine8Bit = "genuine-8bit";
         public const string Synthetic = "synthetic";
+
+        /// <summary>Metadata <c>labels</c> value of Google's ImageNet heads.</summary>
+        public const string ImageNetLabels = "imagenet";
+        /// <summary>Metadata <c>labels</c> value of a custom (fine-tuned) head.</summary>
+        public const string CustomLabels = "custom";
+
+        /// <summary>The <c>labels_json</c> value: a JSON array of strings.</summary>
+        public static string LabelsToJson(IReadOnlyList<string> labels)
+        {
+            var sb = new System.Text.StringBuilder();
+            sb.Append('[');
+            for (int i = 0; i < labels.Count; i++)
+            {
+                if (i > 0) sb.Append(',');
+                sb.Append(MiniJson.Quote(labels[i]));
+            }
+            return sb.Append(']').ToString();
+        }
+
+        /// <summary>Parses a <c>labels_json</c> value. Throws <see cref="WeightsFormatException"/> unless it is a JSON array of strings.</summary>
+        public static string[] ParseLabelsJson(string json)
+        {
+            object? v;
+            try { v = MiniJson.Parse(json); }
+            catch (FormatException e) { throw new WeightsFormatException($"metadata '{Keys.LabelsJson}' is not valid JSON: {e.Message}", e); }
+            if (!(v is List<object?> list)) throw new WeightsFormatException($"metadata '{Keys.LabelsJson}' is not a JSON array of strings");
+            var labels = new string[list.Count];
+            for (int i = 0; i < labels.Length; i++)
+                labels[i] = list[i] as string ?? throw new WeightsFormatException($"metadata '{Keys.LabelsJson}': entry {i} is not a string");
+            return labels;
+        }
+
+        /// <summary>
+        /// The labels stored in the file (<c>labels_json</c>), or null when it has none. Throws <see cref="WeightsFormatException"/>
+        /// when they are malformed or their count differs from <c>num_classes</c>.
+        /// </summary>
+        public static string[]? LabelsOf(SafeTensorsFile file, MobileNetV1Architecture arch)
+        {
+            string? json = file.GetMetadata(Keys.LabelsJson);
+            if (json == null) return null;
+            var labels = ParseLabelsJson(json);
+            if (labels.Length != arch.NumClasses)
+                throw new WeightsFormatException($"metadata '{Keys.LabelsJson}' holds {labels.Length} labels but the model has {arch.NumClasses} classes (num_classes)");
+            return labels;
+        }
+
+        /// <summary>
+        /// True when a label list is Google's ImageNet list (1001 entries starting "background", "tench…", or the 1000 without
+        /// background starting "tench…"): such heads keep <c>labels = imagenet</c> and store no <c>labels_json</c>.
+        /// </summary>
+        public static bool IsImageNetLabelList(IReadOnlyList<string> labels)
+        {
+            bool Tench(string s) => s.Trim().StartsWith("tench", StringComparison.OrdinalIgnoreCase);
+            bool Tissue(string s) => s.Trim().StartsWith("toilet tissue", StringComparison.OrdinalIgnoreCase);
+            if (labels.Count == 1001) return labels[0].Trim().Equals("background", StringComparison.OrdinalIgnoreCase) && Tench(labels[1]) && Tissue(labels[1000]);
+            if (labels.Count == 1000) return Tench(labels[0]) && Tissue(labels[999]);
+            return false;
+        }
 
         public static string Kernel(LayerSpec l) => l.Name + ".weight";
         public static string KernelMin(LayerSpec l) => l.Name + ".weight.min";

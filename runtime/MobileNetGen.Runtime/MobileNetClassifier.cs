@@ -158,12 +158,16 @@ public abstract unsafe class MobileNetClassifier : IDisposable
         }
     }
 
-    /// <summary>TF-slim ImageNet index (0 = background) of a model output.</summary>
-    public int ImageNetIndexOf(int outputIndex) => Info.BackgroundClass || Info.NumClasses != 1000 ? outputIndex : outputIndex + 1;
+    /// <summary>TF-slim ImageNet index (0 = background) of a model output; the output index itself for a custom head
+    /// (<see cref="MobileNetModelInfo.ImageNetLabels"/> false), whatever its class count.</summary>
+    public int ImageNetIndexOf(int outputIndex) =>
+        !Info.ImageNetLabels || Info.BackgroundClass || Info.NumClasses != 1000 ? outputIndex : outputIndex + 1;
 
-    /// <summary>Label of a model output.</summary>
+    /// <summary>Label of a model output: the ImageNet label, or for a custom head the label the generated class embeds
+    /// (<c>class N</c> when its weights carried none).</summary>
     public virtual string LabelOf(int outputIndex)
     {
+        if (!Info.ImageNetLabels) return $"class {outputIndex}";
         int i = ImageNetIndexOf(outputIndex);
         return (uint)i < (uint)ImageNetLabels.All.Length ? ImageNetLabels.All[i] : $"class {outputIndex}";
     }

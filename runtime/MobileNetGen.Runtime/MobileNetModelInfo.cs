@@ -12,6 +12,9 @@ public enum WeightsKind
 }
 
 /// <summary>Everything fixed about a generated classifier, known at build time.</summary>
+/// <param name="ImageNetLabels">True when the outputs are Google's ImageNet classes (weights metadata <c>labels = imagenet</c>);
+/// false for a custom (fine-tuned) head, whose labels the generated class embeds and whose outputs are never mapped to ImageNet
+/// indices, whatever its class count.</param>
 public sealed record MobileNetModelInfo(
     string Name,
     string Variant,
@@ -25,7 +28,8 @@ public sealed record MobileNetModelInfo(
     long Macs,
     long Parameters,
     int FeatureSize,
-    long WeightBytes)
+    long WeightBytes,
+    bool ImageNetLabels = true)
 {
     /// <summary>"genuine float", "genuine 8-bit weights" or "SYNTHETIC".</summary>
     public string WeightsLabel => Weights switch

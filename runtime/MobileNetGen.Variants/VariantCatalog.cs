@@ -14,16 +14,43 @@ public static partial class VariantCatalog
     /// <summary>The default variant: genuine float weights, smallest accurate-enough choice.</summary>
     public const string DefaultVariant = "0.25_224";
 
-    /// <summary>The 16 variants in the seed table's order, then extra entries.</summary>
-    public static IReadOnlyList<VariantEntry> Entries => s_entries;
+    private static readonly object s_gate = new();
+    private static VariantEntry[]? s_all; // null until Register (s_entries lives in another file: no initializer order to rely on)
+
+    private static VariantEntry[] All => Volatile.Read(ref s_all) ?? s_entries;
+
+    /// <summary>The 16 variants in the seed table's order, then extra entries, then entries added with <see cref="Register"/>.</summary>
+    public static IReadOnlyList<VariantEntry> Entries => All;
+
+    /// <summary>The 17 entries generated into this assembly (16 variants + the 2018 TFLite release), without registered ones.</summary>
+    public static IReadOnlyList<VariantEntry> BuiltIn => s_entries;
+
+    /// <summary>
+    /// Adds a classifier compiled into the app (e.g. a custom fine-tuned model:
+    /// <c>Register(new("flowers", "0.25_224", Flowers.ModelInfo, o => new Flowers(o)))</c>) so that the catalog, and the
+    /// CLI commands hosted in the app, find it by its name. Throws when the name is already taken.
+    /// </summary>
+    public static void Register(VariantEntry entry)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        if (!VariantName.TryParse(entry.Variant, out _)) throw new ArgumentException($"'{entry.Variant}' is not a MobileNet v1 variant", nameof(entry));
+        lock (s_gate)
+        {
+            var current = All;
+            if (current.Any(e => string.Equals(e.Name, entry.Name, StringComparison.OrdinalIgnoreCase)))
+                throw new ArgumentException($"an entry named '{entry.Name}' is already registered", nameof(entry));
+            Volatile.Write(ref s_all, current.Append(entry).ToArray());
+        }
+    }
 
     /// <summary>Finds an entry by variant (<c>0.5_128</c>, <c>mobilenet_v1_0.50_128</c>) or by entry name. Null when unknown.</summary>
     public static VariantEntry? Find(string nameOrVariant)
     {
-        foreach (var e in s_entries)
+        var all = All;
+        foreach (var e in all)
             if (string.Equals(e.Name, nameOrVariant, StringComparison.OrdinalIgnoreCase)) return e;
         if (VariantName.TryParse(nameOrVariant, out var v))
-            foreach (var e in s_entries)
+            foreach (var e in all)
                 if (e.Name == v.FileStem) return e;
         return null;
     }
@@ -32,7 +59,7 @@ public static partial class VariantCatalog
     public static MobileNetClassifier Create(string nameOrVariant, MobileNetOptions? options = null)
     {
         var e = Find(nameOrVariant) ?? throw new ArgumentException(
-            $"unknown variant '{nameOrVariant}'. Known: {string.Join(", ", s_entries.Select(x => x.Name == "mobilenet_v1_" + x.Variant ? x.Variant : x.Name))}");
+            $"unknown variant '{nameOrVariant}'. Known: {string.Join(", ", Entries.Select(x => x.Name == "mobilenet_v1_" + x.Variant ? x.Variant : x.Name))}");
         return e.Create(options);
     }
 }

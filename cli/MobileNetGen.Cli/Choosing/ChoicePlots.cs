@@ -50,7 +50,7 @@ public static class ChoicePlots
         foreach (var r in known)
         {
             var t = plt.Add.Text(r.Variant, Math.Log10(r.MedianMs), r.PublishedTop1!.Value);
-            t.FontSize = 12;
+            t.LabelFontSize = 12;
             t.Alignment = Alignment.LowerLeft;
             t.OffsetX = 7;
             t.OffsetY = -5;
@@ -97,7 +97,7 @@ public static class ChoicePlots
         foreach (var r in pts)
         {
             var t = plt.Add.Text(r.Variant, Math.Log10(MM(r)), Math.Log10(r.MedianMs));
-            t.FontSize = 12;
+            t.LabelFontSize = 12;
             t.Alignment = Alignment.UpperLeft;
             t.OffsetX = 7;
             t.OffsetY = 4;

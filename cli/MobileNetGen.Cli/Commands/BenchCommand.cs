@@ -147,8 +147,8 @@ public static class BenchCommand
         var inv = CultureInfo.InvariantCulture;
         var c = ctx.OutConsole;
         c.MarkupLine("[bold]machine:[/] " + Markup.Escape(machine.Describe()));
-        c.WriteLine(string.Create(inv, $"{iterations} timed runs per engine after {warmup} warm-up runs, engines interleaved run by run; same fixed input; " +
-            (noOnnx ? "MobileNetGen only." : $"ONNX Runtime {OrtVersion()} with {threads} intra-op thread{(threads == 1 ? "" : "s")}, MobileNetGen 1 thread.")));
+        c.WriteLine(string.Create(inv, $"{iterations} timed runs per engine after {warmup} warm-up runs, engines interleaved run by run; same fixed input; ") +
+            (noOnnx ? "MobileNetGen only." : $"ONNX Runtime {OrtVersion()} with {threads} intra-op thread{(threads == 1 ? "" : "s")}, MobileNetGen 1 thread."));
         if (threads > 1) c.MarkupLine("[yellow]note:[/] " + Markup.Escape(threadNote));
 
         var table = new Table().Border(TableBorder.Rounded)

@@ -139,8 +139,8 @@ public static class ChooseCommand
             var pub = PublishedTable.For(VariantName.Parse(m.Entry.Variant));
             var row = rows.First(r => r.Variant == m.Entry.Variant);
             var fails = VariantChooser.Failed(row, constraints);
-            string mark = m.Entry.Variant == choice.Chosen?.Variant ? "[bold green]← recommended[/]"
-                : m.Entry.Variant == choice.Closest?.Variant ? "[yellow]← closest[/]"
+            string mark = m.Entry.Variant == choice.Chosen?.Variant ? "[bold green]◀ pick[/]"
+                : m.Entry.Variant == choice.Closest?.Variant ? "[yellow]◀ closest[/]"
                 : fails.Count > 0 ? Markup.Escape("✗ " + string.Join(", ", fails)) : "";
             if (front.Contains(m.Entry.Variant)) mark = "◆ " + mark;
             bool synthetic = m.Entry.Info.Weights == WeightsKind.Synthetic;
@@ -155,14 +155,14 @@ public static class ChooseCommand
                 synthetic || m.Top1Measured == null ? "—" : (m.Top1Measured.Value * 100).ToString("0.0", CultureInfo.InvariantCulture),
                 m.Entry.Info.Weights switch
                 {
-                    WeightsKind.GenuineFloat => "genuine float",
-                    WeightsKind.Genuine8Bit => "genuine 8-bit",
+                    WeightsKind.GenuineFloat => "float",
+                    WeightsKind.Genuine8Bit => "8-bit",
                     _ => "[bold red]SYNTHETIC[/]",
                 },
                 mark);
         }
         c.Write(table);
-        c.WriteLine("adds MB: embedded weight bytes (8-bit variants embed 8-bit). pub.: TF-slim table (ImageNet validation, %). ◆ Pareto front (latency vs published top-1).");
+        c.WriteLine("weights: float / 8-bit = Google's genuine weights. adds MB: embedded weight bytes (8-bit variants embed 8-bit). pub.: TF-slim table (ImageNet validation, %). ◆ Pareto front (latency vs published top-1).");
         c.WriteLine(o.Images == null
             ? "top-1 here: pass --images DIR to measure it on a labelled folder."
             : $"top-1 here: measured on {o.Images} ({truth!.Count} listed images{(o.Limit is int l ? $", first {l}" : "")}); — for synthetic weights, which classify nothing.");

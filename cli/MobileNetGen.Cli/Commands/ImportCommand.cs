@@ -4,7 +4,7 @@ using MobileNetGen.Model;
 
 namespace MobileNetGen.Cli.Commands;
 
-/// <summary><c>import SOURCE --variant V [-o DIR] [--name NAME]</c>: converts Google's published weights to canonical safetensors.</summary>
+/// <summary><c>import SOURCE --variant V [-o DIR] [--name NAME] [--labels FILE]</c>: converts Google's published weights to canonical safetensors.</summary>
 public static class ImportCommand
 {
     public static Command Create(CliContext ctx)
@@ -29,16 +29,22 @@ public static class ImportCommand
             Description = "Entry name: metadata 'name' and the output file stem (default mobilenet_v1_<variant>).",
             HelpName = "name",
         };
-        var cmd = new Command("import", "Import published MobileNet v1 weights into the canonical safetensors representation.")
+        var labels = new Option<string?>("--labels")
         {
-            source, variant, output, name,
+            Description = "Labels of a custom (fine-tuned) classifier head: a UTF-8 file with one label per line, in output order; the count must equal the model's classes. " +
+                          "Overrides labels the model carries (labels.txt beside model.json, a TFLite metadata labels file).",
+            HelpName = "file",
+        };
+        var cmd = new Command("import", "Import MobileNet v1 weights (Google's published models or a fine-tuned one with its own classifier head) into the canonical safetensors representation.")
+        {
+            source, variant, output, name, labels,
         };
         cmd.SetAction(pr => CommandGuard.Run(ctx, () => Execute(ctx,
-            pr.GetValue(source)!, pr.GetValue(variant), pr.GetValue(output) ?? "weights", pr.GetValue(name))));
+            pr.GetValue(source)!, pr.GetValue(variant), pr.GetValue(output) ?? "weights", pr.GetValue(name), pr.GetValue(labels))));
         return cmd;
     }
 
-    public static int Execute(CliContext ctx, string source, string? variantText, string outputDir, string? name)
+    public static int Execute(CliContext ctx, string source, string? variantText, string outputDir, string? name, string? labelsPath = null)
     {
         VariantName? variant = null;
         if (variantText != null)
@@ -64,7 +70,7 @@ public static class ImportCommand
         SafeTensorsFile file;
         try
         {
-            file = MobileNetImporter.Import(source, new ImportOptions { Variant = variant, Name = name });
+            file = MobileNetImporter.Import(source, new ImportOptions { Variant = variant, Name = name, LabelsPath = labelsPath });
         }
         catch (ImportException e)
         {
@@ -95,7 +101,7 @@ public static class ImportCommand
 
         ctx.Out.WriteLine(
             $"wrote {path}: {file.Tensors.Count} tensors, {bytes.LongLength:N0} bytes, variant {file.GetMetadata("variant")}, " +
-            $"{file.GetMetadata("weights")}, {file.GetMetadata("num_classes")} classes, source sha256 {file.GetMetadata("source_sha256")}");
+            $"{file.GetMetadata("weights")}, {file.GetMetadata("num_classes")} classes ({file.GetMetadata("labels")} labels), source sha256 {file.GetMetadata("source_sha256")}");
         return ExitCodes.Ok;
     }
 

@@ -44,8 +44,9 @@ public static class VariantsCommand
 
     private static VariantJson Row(VariantName v, VariantEntry? entry, bool extra)
     {
-        var arch = new MobileNetV1Architecture(v, 1001);
-        var pub = PublishedTable.For(v);
+        bool custom = entry != null && !entry.Info.ImageNetLabels;
+        var arch = new MobileNetV1Architecture(v, custom ? entry!.Info.NumClasses : 1001);
+        var pub = custom ? null : PublishedTable.For(v);
         long? pubMacs = pub == null ? null : pub.MillionMacs * 1_000_000L;
         long? pubParams = pub == null ? null : (long)Math.Round(pub.MillionParams * 1_000_000);
         bool differ = pubMacs is long pm && Math.Abs(arch.Macs - pm) > MacsTolerance * pm;
@@ -64,7 +65,8 @@ public static class VariantsCommand
             differ,
             entry == null ? "not generated" : VariantLookup.WeightsId(entry.Info.Weights),
             entry?.Info.Source ?? "",
-            entry?.Info.NumClasses ?? 0);
+            entry?.Info.NumClasses ?? 0,
+            custom ? "custom" : "imagenet");
     }
 
     /// <summary>The release folder of a source path (<c>slim-2017-float/mobilenet_v1_0.25_224/frozen_graph.pb</c> → <c>slim-2017-float</c>).</summary>
@@ -128,6 +130,12 @@ public static class VariantsCommand
             c.MarkupLine($"[yellow]*[/] computed MACs differ from the published figure by more than {MacsTolerance * 100:0} %.");
         foreach (var r in rows.Where(r => r.Extra))
         {
+            if (r.Labels == "custom")
+            {
+                c.WriteLine($"† custom model {r.Name} (pass this name to --variant): {r.NumClasses} classes of its own, from {r.Source};");
+                c.WriteLine("  its MACs and parameters count its own head; no published figures apply.");
+                continue;
+            }
             c.WriteLine($"† extra entry {r.Name} (pass this name to --variant): {r.Source},");
             c.WriteLine("  a different training run, so the 2017 published accuracy is not shown for it.");
         }

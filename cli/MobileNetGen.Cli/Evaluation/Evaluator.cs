@@ -9,8 +9,8 @@ namespace MobileNetGen.Cli.Evaluation;
 
 /// <summary>The outcome of one evaluated image.</summary>
 /// <param name="File">Path relative to the image folder, as in the ground truth.</param>
-/// <param name="Expected">Ground-truth TF-slim index (1..1000).</param>
-/// <param name="Top">The top-5 TF-slim indices, best first.</param>
+/// <param name="Expected">Ground-truth TF-slim index (1..1000); for a custom head, the output index of the row's label.</param>
+/// <param name="Top">The top-5 TF-slim indices (custom head: output indices), best first.</param>
 /// <param name="Probability">Probability of the top-1 prediction.</param>
 public sealed record EvalImageResult(string File, int Expected, int[] Top, float Probability)
 {
@@ -92,6 +92,33 @@ public static class Evaluator
 
         var sw = Stopwatch.StartNew();
         int n = limit is int l ? Math.Min(l, truth.Count) : truth.Count;
+        // A custom head is scored by output index: each row's label must be one of the model's labels.
+        bool custom = !entry.Info.ImageNetLabels;
+        var expected = new int[n];
+        Dictionary<string, int>? byLabel = null;
+        if (custom)
+        {
+            byLabel = new Dictionary<string, int>(StringComparer.Ordinal);
+            using (var m = entry.Create(options))
+                for (int c = 0; c < m.NumClasses; c++) byLabel.TryAdd(m.LabelOf(c), c);
+        }
+        for (int i = 0; i < n; i++)
+        {
+            var gt = truth[i];
+            if (custom)
+            {
+                if (gt.Label == null || gt.SlimIndex != 0)
+                    throw new GroundTruthException($"line {gt.Line}: '{entry.Name}' has a custom classifier head: the ground truth needs a '{GroundTruth.LabelColumn}' column (one of the model's labels), not ImageNet indices");
+                expected[i] = byLabel!.TryGetValue(gt.Label, out int c) ? c
+                    : throw new GroundTruthException($"line {gt.Line}: label '{gt.Label}' is not one of the {byLabel.Count} labels of '{entry.Name}'");
+            }
+            else
+            {
+                if (gt.SlimIndex == 0)
+                    throw new GroundTruthException($"line {gt.Line}: '{entry.Name}' is an ImageNet model: the ground truth needs the '{GroundTruth.SlimIndexColumn}' column");
+                expected[i] = gt.SlimIndex;
+            }
+        }
         int w = Math.Max(1, Math.Min(workers ?? Environment.ProcessorCount, n));
         var results = new EvalImageResult?[n];
         var problems = new EvalProblem?[n];
@@ -119,7 +146,7 @@ public static class Evaluator
                     {
                         using var image = ImageLoader.LoadRgb24(path);
                         var p = model.Classify(image, top.Length);
-                        results[i] = new EvalImageResult(gt.File, gt.SlimIndex, p.Select(x => x.ImageNetIndex).ToArray(), p[0].Probability);
+                        results[i] = new EvalImageResult(gt.File, expected[i], p.Select(x => custom ? x.OutputIndex : x.ImageNetIndex).ToArray(), p[0].Probability);
                     }
                     catch (ImageLoadException e)
                     {

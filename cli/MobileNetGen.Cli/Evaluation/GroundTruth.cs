@@ -6,7 +6,8 @@ namespace MobileNetGen.Cli.Evaluation;
 /// <summary>One labelled image of an evaluation set.</summary>
 /// <param name="File">Path of the image relative to the set's folder, as written in the TSV.</param>
 /// <param name="SlimIndex">TF-slim ImageNet class index, 1..1000 (0 = background is never a label).</param>
-/// <param name="Label">The TSV's <c>slim_label</c>, or null when the column is absent.</param>
+/// <param name="SlimIndex">TF-slim ImageNet index 1..1000; 0 for a label-only row (custom heads: column <c>label</c>).</param>
+/// <param name="Label">The TSV's <c>slim_label</c> (or <c>label</c>), or null when the column is absent.</param>
 /// <param name="Line">1-based line of the TSV (for messages).</param>
 public sealed record GroundTruthEntry(string File, int SlimIndex, string? Label, int Line);
 
@@ -29,6 +30,8 @@ public static class GroundTruth
     public const string FileColumn = "file";
     public const string SlimIndexColumn = "slim_index_1_1000";
     public const string SlimLabelColumn = "slim_label";
+    /// <summary>For a custom (fine-tuned) head, instead of <see cref="SlimIndexColumn"/>: the expected label, spelled as the model's labels.</summary>
+    public const string LabelColumn = "label";
 
     /// <summary>Refuse absurdly large files (the 500-image set is ~40 KB).</summary>
     public const long MaxBytes = 64L << 20;
@@ -77,9 +80,11 @@ public static class GroundTruth
         if (header == null) throw new GroundTruthException($"'{source}': empty ground truth file (expected a header row with columns {FileColumn}, {SlimIndexColumn})");
 
         int fileCol = IndexOf(header, FileColumn), indexCol = IndexOf(header, SlimIndexColumn), labelCol = IndexOf(header, SlimLabelColumn);
-        if (fileCol < 0 || indexCol < 0)
+        int customCol = IndexOf(header, LabelColumn);
+        if (fileCol < 0 || (indexCol < 0 && customCol < 0))
             throw new GroundTruthException(
-                $"'{source}' line {headerLine + 1}: the header must name the columns '{FileColumn}' and '{SlimIndexColumn}' (tab-separated); found: {Describe(header)}");
+                $"'{source}' line {headerLine + 1}: the header must name the columns '{FileColumn}' and '{SlimIndexColumn}' (ImageNet models) or '{LabelColumn}' (custom heads), tab-separated; found: {Describe(header)}");
+        bool byLabel = indexCol < 0;
 
         var entries = new List<GroundTruthEntry>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
@@ -95,11 +100,18 @@ public static class GroundTruth
             if (file.Trim().Length == 0) throw new GroundTruthException($"'{source}' line {lineNo}: empty file name");
             if (file.IndexOf('\0') >= 0 || Path.IsPathRooted(file) || file.Replace('\\', '/').Split('/').Any(s => s == ".."))
                 throw new GroundTruthException($"'{source}' line {lineNo}: file name '{file}' must be a path inside the image folder (no absolute paths, no '..')");
+            if (!seen.Add(file)) throw new GroundTruthException($"'{source}' line {lineNo}: '{file}' is listed twice");
+            if (byLabel)
+            {
+                string label = f[customCol].Trim();
+                if (label.Length == 0) throw new GroundTruthException($"'{source}' line {lineNo}: empty {LabelColumn}");
+                entries.Add(new GroundTruthEntry(file, 0, label, lineNo));
+                continue;
+            }
             string idx = f[indexCol].Trim();
             if (!int.TryParse(idx, NumberStyles.None, CultureInfo.InvariantCulture, out int slim) || slim < 1 || slim > 1000)
                 throw new GroundTruthException($"'{source}' line {lineNo}: {SlimIndexColumn} '{idx}' is not an integer in 1..1000");
-            if (!seen.Add(file)) throw new GroundTruthException($"'{source}' line {lineNo}: '{file}' is listed twice");
-            entries.Add(new GroundTruthEntry(file, slim, labelCol >= 0 ? f[labelCol] : null, lineNo));
+            entries.Add(new GroundTruthEntry(file, slim, labelCol >= 0 ? f[labelCol] : customCol >= 0 ? f[customCol] : null, lineNo));
         }
         if (entries.Count == 0) throw new GroundTruthException($"'{source}': no images listed after the header");
         return entries;

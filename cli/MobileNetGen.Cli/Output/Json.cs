@@ -40,7 +40,8 @@ public sealed record EvalJson(
 /// <summary>
 /// One row of <c>variants --json</c>. <paramref name="Macs"/> and <paramref name="Params"/> are computed from the architecture
 /// (1001 classes); the published figures are the TF-slim table's, converted from millions to plain counts.
-/// <paramref name="Extra"/> marks entries beyond the 16 variants (the 2018 TFLite re-release).
+/// <paramref name="Extra"/> marks entries beyond the 16 variants (the 2018 TFLite re-release, custom models an app registered);
+/// <paramref name="Labels"/> is <c>imagenet</c> or <c>custom</c> (a fine-tuned head: MACs and parameters use its class count).
 /// </summary>
 public sealed record VariantJson(
     string Variant,
@@ -57,7 +58,8 @@ public sealed record VariantJson(
     bool MacsDifferFromPublished,
     string Weights,
     string Source,
-    int NumClasses);
+    int NumClasses,
+    string Labels);
 
 /// <summary>
 /// One row of <c>bench --json</c>: one engine on one variant. <paramref name="Engine"/> is <c>mobilenetgen</c> or

@@ -56,7 +56,11 @@ namespace MobileNetGen.Generator.Model
         int InH, int InW, int InC, int OutH, int OutW, int OutC, int Stride, int PadTop, int PadLeft, int PadBottom, int PadRight,
         long Macs, long Parameters, long WeightOffset, long WeightCount, long BiasOffset, string Packing);
 
-    /// <summary>Everything the emitter needs for one class: the network with fixed shapes and its packed weights.</summary>
+    /// <summary>
+    /// Everything the emitter needs for one class: the network with fixed shapes and its packed weights.
+    /// <see cref="ImageNetLabels"/>: outputs are Google's ImageNet classes (metadata labels = imagenet); <see cref="Labels"/>: the
+    /// custom head's labels from <c>labels_json</c> (empty when the file has none).
+    /// </summary>
     internal sealed record NetworkPlan(
         ClassRequest Request,
         string EntryName,
@@ -65,6 +69,8 @@ namespace MobileNetGen.Generator.Model
         int Resolution,
         int NumClasses,
         bool BackgroundClass,
+        bool ImageNetLabels,
+        EquatableArray<string> Labels,
         string WeightsKind,
         string Source,
         string SourceSha256,

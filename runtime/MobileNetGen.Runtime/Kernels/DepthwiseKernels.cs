@@ -8,8 +8,9 @@ namespace MobileNetGen.Runtime.Kernels;
 /// </summary>
 /// <remarks>
 /// Packed weights (<c>PackDepthwise</c>): tap-major, channels contiguous, <c>packed[(ky·3 + kx)·C + c]</c>, BatchNorm
-/// scale folded in. For each block of channels (the widest vector that fits, then narrower: every MobileNet width is a
-/// multiple of 8) the nine tap vectors and the bias stay in registers while the kernel slides over the image. Interior
+/// scale folded in. Output row by output row, for each block of channels (the widest vector that fits, then narrower:
+/// every MobileNet width is a multiple of 8) the nine tap vectors and the bias stay in registers while the kernel slides
+/// along the row; the three input rows it reads stay in cache across the blocks. Interior
 /// pixels take the unrolled 9-tap path; the border (at most one row or column per side under SAME padding) skips the taps
 /// that fall outside, in the same (ky, kx) order, so every width and path gives bit-identical results.
 /// </remarks>
@@ -20,62 +21,64 @@ public static unsafe class DepthwiseKernels
         int inH, int inW, int channels, int outH, int outW, int stride, int padTop, int padLeft)
     {
         var s = new Shape(inH, inW, channels, outH, outW, stride, padTop, padLeft);
-        int c = 0;
-        if (path == SimdPath.Vector512)
-            for (; c + 16 <= channels; c += 16) Block<F32x16, Vector512<float>>(input, output, packed, bias, s, c);
-        if (path == SimdPath.Vector512 || path == SimdPath.Vector256)
-            for (; c + 8 <= channels; c += 8) Block<F32x8, Vector256<float>>(input, output, packed, bias, s, c);
-        if (path != SimdPath.Scalar)
-            for (; c + 4 <= channels; c += 4) Block<F32x4, Vector128<float>>(input, output, packed, bias, s, c);
-        for (; c < channels; c++) Block<F32x1, float>(input, output, packed, bias, s, c);
+        // Row by row, all channel blocks per row: the three input rows stay in cache while each block's nine tap
+        // vectors are reloaded once per row (cheap), instead of streaming the whole image once per channel block.
+        for (int outY = 0; outY < outH; outY++)
+        {
+            int c = 0;
+            if (path == SimdPath.Vector512)
+                for (; c + 16 <= channels; c += 16) Row<F32x16, Vector512<float>>(input, output, packed, bias, s, c, outY);
+            if (path == SimdPath.Vector512 || path == SimdPath.Vector256)
+                for (; c + 8 <= channels; c += 8) Row<F32x8, Vector256<float>>(input, output, packed, bias, s, c, outY);
+            if (path != SimdPath.Scalar)
+                for (; c + 4 <= channels; c += 4) Row<F32x4, Vector128<float>>(input, output, packed, bias, s, c, outY);
+            for (; c < channels; c++) Row<F32x1, float>(input, output, packed, bias, s, c, outY);
+        }
     }
 
     private readonly record struct Shape(int InH, int InW, int C, int OutH, int OutW, int Stride, int PadTop, int PadLeft);
 
-    /// <summary>One block of <c>TSimd.Width</c> channels starting at <paramref name="c"/>, over the whole image.</summary>
+    /// <summary>One output row of one block of <c>TSimd.Width</c> channels starting at <paramref name="c"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Block<TSimd, TVec>(float* input, float* output, float* packed, float* bias, Shape s, int c)
+    private static void Row<TSimd, TVec>(float* input, float* output, float* packed, float* bias, Shape s, int c, int outY)
         where TSimd : struct, ISimd<TVec> where TVec : struct
     {
         int C = s.C;
+        TVec vb = TSimd.Load(bias + c);
+        int inY0 = outY * s.Stride - s.PadTop;
+        float* o = output + (long)outY * s.OutW * C + c;
+        if (inY0 < 0 || inY0 + 2 >= s.InH)
+        {
+            for (int outX = 0; outX < s.OutW; outX++) Edge<TSimd, TVec>(input, o + (long)outX * C, packed, vb, s, c, inY0, outX * s.Stride - s.PadLeft);
+            return;
+        }
         TVec vk0 = TSimd.Load(packed + c), vk1 = TSimd.Load(packed + C + c), vk2 = TSimd.Load(packed + 2 * C + c);
         TVec vk3 = TSimd.Load(packed + 3 * C + c), vk4 = TSimd.Load(packed + 4 * C + c), vk5 = TSimd.Load(packed + 5 * C + c);
         TVec vk6 = TSimd.Load(packed + 6 * C + c), vk7 = TSimd.Load(packed + 7 * C + c), vk8 = TSimd.Load(packed + 8 * C + c);
-        TVec vb = TSimd.Load(bias + c);
         long rowStride = (long)s.InW * C;
         long pixelStep = (long)s.Stride * C;
         // Output columns whose three input columns are all inside the image.
         int firstInterior = (s.PadLeft + s.Stride - 1) / s.Stride;
         int lastInterior = Math.Min(s.OutW - 1, (s.InW - 3 + s.PadLeft) / s.Stride);
-        for (int outY = 0; outY < s.OutH; outY++)
+        for (int outX = 0; outX < firstInterior; outX++) Edge<TSimd, TVec>(input, o + (long)outX * C, packed, vb, s, c, inY0, outX * s.Stride - s.PadLeft);
+        float* i0 = input + (long)inY0 * rowStride + (long)(firstInterior * s.Stride - s.PadLeft) * C + c;
+        float* i1 = i0 + rowStride;
+        float* i2 = i1 + rowStride;
+        for (int outX = firstInterior; outX <= lastInterior; outX++)
         {
-            int inY0 = outY * s.Stride - s.PadTop;
-            float* o = output + (long)outY * s.OutW * C + c;
-            if (inY0 < 0 || inY0 + 2 >= s.InH)
-            {
-                for (int outX = 0; outX < s.OutW; outX++) Edge<TSimd, TVec>(input, o + (long)outX * C, packed, vb, s, c, inY0, outX * s.Stride - s.PadLeft);
-                continue;
-            }
-            for (int outX = 0; outX < firstInterior; outX++) Edge<TSimd, TVec>(input, o + (long)outX * C, packed, vb, s, c, inY0, outX * s.Stride - s.PadLeft);
-            float* i0 = input + (long)inY0 * rowStride + (long)(firstInterior * s.Stride - s.PadLeft) * C + c;
-            float* i1 = i0 + rowStride;
-            float* i2 = i1 + rowStride;
-            for (int outX = firstInterior; outX <= lastInterior; outX++)
-            {
-                TVec vacc = TSimd.FusedMultiplyAdd(TSimd.Load(i0), vk0, vb);
-                vacc = TSimd.FusedMultiplyAdd(TSimd.Load(i0 + C), vk1, vacc);
-                vacc = TSimd.FusedMultiplyAdd(TSimd.Load(i0 + 2 * C), vk2, vacc);
-                vacc = TSimd.FusedMultiplyAdd(TSimd.Load(i1), vk3, vacc);
-                vacc = TSimd.FusedMultiplyAdd(TSimd.Load(i1 + C), vk4, vacc);
-                vacc = TSimd.FusedMultiplyAdd(TSimd.Load(i1 + 2 * C), vk5, vacc);
-                vacc = TSimd.FusedMultiplyAdd(TSimd.Load(i2), vk6, vacc);
-                vacc = TSimd.FusedMultiplyAdd(TSimd.Load(i2 + C), vk7, vacc);
-                vacc = TSimd.FusedMultiplyAdd(TSimd.Load(i2 + 2 * C), vk8, vacc);
-                TSimd.StoreRelu6(vacc, o + (long)outX * C);
-                i0 += pixelStep; i1 += pixelStep; i2 += pixelStep;
-            }
-            for (int outX = Math.Max(lastInterior + 1, firstInterior); outX < s.OutW; outX++) Edge<TSimd, TVec>(input, o + (long)outX * C, packed, vb, s, c, inY0, outX * s.Stride - s.PadLeft);
+            TVec vacc = TSimd.FusedMultiplyAdd(TSimd.Load(i0), vk0, vb);
+            vacc = TSimd.FusedMultiplyAdd(TSimd.Load(i0 + C), vk1, vacc);
+            vacc = TSimd.FusedMultiplyAdd(TSimd.Load(i0 + 2 * C), vk2, vacc);
+            vacc = TSimd.FusedMultiplyAdd(TSimd.Load(i1), vk3, vacc);
+            vacc = TSimd.FusedMultiplyAdd(TSimd.Load(i1 + C), vk4, vacc);
+            vacc = TSimd.FusedMultiplyAdd(TSimd.Load(i1 + 2 * C), vk5, vacc);
+            vacc = TSimd.FusedMultiplyAdd(TSimd.Load(i2), vk6, vacc);
+            vacc = TSimd.FusedMultiplyAdd(TSimd.Load(i2 + C), vk7, vacc);
+            vacc = TSimd.FusedMultiplyAdd(TSimd.Load(i2 + 2 * C), vk8, vacc);
+            TSimd.StoreRelu6(vacc, o + (long)outX * C);
+            i0 += pixelStep; i1 += pixelStep; i2 += pixelStep;
         }
+        for (int outX = Math.Max(lastInterior + 1, firstInterior); outX < s.OutW; outX++) Edge<TSimd, TVec>(input, o + (long)outX * C, packed, vb, s, c, inY0, outX * s.Stride - s.PadLeft);
     }
 
     /// <summary>A border pixel: taps outside the image are zero padding and skipped.</summary>

@@ -1,0 +1,93 @@
+using System.Text.Json;
+using MobileNetGen.Cli.Benchmarking;
+using MobileNetGen.Tests.Cli;
+using Xunit;
+
+namespace MobileNetGen.Tests.Bench;
+
+/// <summary><c>bench</c> in-process and the shared <see cref="LatencyMeter"/>. Timings are never asserted.</summary>
+public class BenchCommandTests
+{
+    [Fact]
+    public void Json_has_one_row_per_engine_with_every_key()
+    {
+        var r = CliRunner.Run("bench", "--variants", "0.25_128", "--iterations", "3", "--warmup", "1", "--json");
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.DoesNotContain("warning:", r.Stderr); // ORT runs the same weights: logits agree
+
+        using var doc = JsonDocument.Parse(r.Stdout);
+        var rows = doc.RootElement.EnumerateArray().ToList();
+        Assert.Equal(new[] { "mobilenetgen", "onnxruntime" }, rows.Select(x => x.GetProperty("engine").GetString()).ToArray());
+        foreach (var row in rows)
+        {
+            foreach (var key in new[] { "variant", "engine", "threads", "median_ms", "p10_ms", "p90_ms", "allocated_bytes", "macs", "weights" })
+                Assert.True(row.TryGetProperty(key, out _), $"row lacks '{key}': {row}");
+            Assert.Equal("0.25_128", row.GetProperty("variant").GetString());
+            Assert.Equal("genuine-float", row.GetProperty("weights").GetString());
+            Assert.Equal(1, row.GetProperty("threads").GetInt32());
+            Assert.True(row.GetProperty("median_ms").GetDouble() > 0);
+            Assert.True(row.GetProperty("macs").GetInt64() > 0);
+        }
+        Assert.Equal(0, rows[0].GetProperty("allocated_bytes").GetInt64()); // the generated classifier allocates nothing per run
+    }
+
+    [Fact]
+    public void Threads_above_one_apply_to_onnx_runtime_only_and_say_so()
+    {
+        var r = CliRunner.Run("bench", "--variants", "0.25_128", "--iterations", "2", "--warmup", "0", "--threads", "2", "--json");
+        Assert.True(r.ExitCode == 0, r.ToString());
+        using var doc = JsonDocument.Parse(r.Stdout);
+        var rows = doc.RootElement.EnumerateArray().ToDictionary(x => x.GetProperty("engine").GetString()!);
+        Assert.Equal(1, rows["mobilenetgen"].GetProperty("threads").GetInt32());
+        Assert.Equal(2, rows["onnxruntime"].GetProperty("threads").GetInt32());
+        Assert.Contains("ran on 1 thread", r.Stderr);
+    }
+
+    [Fact]
+    public void No_onnx_measures_mobilenetgen_only_and_the_table_names_the_machine()
+    {
+        var r = CliRunner.Run("bench", "--variants", "0.25_128", "--iterations", "2", "--no-onnx");
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Contains("machine:", r.Stdout);
+        Assert.Contains("Vector256", r.Stdout);
+        Assert.Contains("0.25_128", r.Stdout);
+        Assert.DoesNotContain("ONNX Runtime ms", r.Stdout);
+    }
+
+    [Theory]
+    [InlineData("--variants", "0.3_224")]
+    [InlineData("--threads", "0")]
+    [InlineData("--iterations", "0")]
+    public void Bad_values_are_usage_errors(params string[] args)
+    {
+        var r = CliRunner.Run(new[] { "bench", "--json" }.Concat(args).ToArray());
+        Assert.Equal(1, r.ExitCode);
+        Assert.Equal("", r.Stdout);
+        Assert.StartsWith("error: ", r.Stderr);
+    }
+
+    [Fact]
+    public void Latency_meter_interleaves_engines_and_counts_allocations_per_engine()
+    {
+        var order = new List<char>(64);
+        var stats = LatencyMeter.MeasureInterleaved(new Action[]
+        {
+            () => order.Add('A'),
+            () => { order.Add('B'); GC.KeepAlive(new byte[1000]); },
+        }, warmup: 1, iterations: 4);
+        Assert.Equal("ABABABABAB", new string(order.ToArray()));
+        Assert.Equal(4, stats[0].Iterations);
+        Assert.True(stats[1].AllocatedBytesPerRun >= 1000, stats[1].ToString());
+        Assert.True(stats[0].AllocatedBytesPerRun < stats[1].AllocatedBytesPerRun);
+        Assert.True(stats[0].P10Ms <= stats[0].MedianMs && stats[0].MedianMs <= stats[0].P90Ms);
+    }
+
+    [Fact]
+    public void Percentile_interpolates_linearly()
+    {
+        var v = new double[] { 1, 2, 3, 4, 5 };
+        Assert.Equal(3, LatencyMeter.Percentile(v, 0.5));
+        Assert.Equal(1.4, LatencyMeter.Percentile(v, 0.1), 10);
+        Assert.Equal(4.6, LatencyMeter.Percentile(v, 0.9), 10);
+    }
+}

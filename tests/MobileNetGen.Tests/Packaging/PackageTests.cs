@@ -1,0 +1,151 @@
+using System.Diagnostics;
+using System.IO.Compression;
+using MobileNetGen.Tests.Reference;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace MobileNetGen.Tests.Packaging;
+
+/// <summary>Runs by default (CI); <c>MOBILENETGEN_PACKAGE_TESTS=0</c> skips it for a quick local run.</summary>
+public sealed class PackageFactAttribute : FactAttribute
+{
+    public PackageFactAttribute()
+    {
+        if (Environment.GetEnvironmentVariable("MOBILENETGEN_PACKAGE_TESTS") == "0")
+            Skip = "MOBILENETGEN_PACKAGE_TESTS=0";
+    }
+}
+
+/// <summary>
+/// The NuGet path end to end: packs MobileNetGen, MobileNetGen.Runtime and MobileNetGen.Weights.0_25_224 into a temporary
+/// local feed, creates an app outside the repository (its own nuget.config: the feed, nuget.org, and the machine's global
+/// packages folder as a fallback so that ImageSharp needs no network), restores into a private packages folder (never a
+/// stale copy of our packages), builds, runs it on grace_hopper.bmp and expects "bow tie". About a minute on 2 cores.
+/// </summary>
+[Collection(nameof(PackageTests))]
+[CollectionDefinition(nameof(PackageTests), DisableParallelization = true)]
+public sealed class PackageTests(ITestOutputHelper output)
+{
+    private static readonly TimeSpan StepTimeout = TimeSpan.FromMinutes(4);
+
+    [PackageFact]
+    public void PackedGeneratorRuntimeAndWeights_BuildAndRunAnAppThatClassifies()
+    {
+        string root = Path.Combine(Path.GetTempPath(), "mobilenetgen-pack-" + Guid.NewGuid().ToString("N"));
+        string feed = Path.Combine(root, "feed"), packages = Path.Combine(root, "packages"), app = Path.Combine(root, "app");
+        Directory.CreateDirectory(feed);
+        Directory.CreateDirectory(app);
+        try
+        {
+            string repo = RepoPaths.Root;
+            Dotnet(repo, "pack", Path.Combine(repo, "runtime/MobileNetGen.Runtime/MobileNetGen.Runtime.csproj"), "-c", "Release", "-o", feed, "-nodeReuse:false");
+            Dotnet(repo, "pack", Path.Combine(repo, "packaging/MobileNetGen/MobileNetGen.csproj"), "-c", "Release", "-o", feed, "-nodeReuse:false");
+            Dotnet(repo, "pack", Path.Combine(repo, "packaging/MobileNetGen.Weights/MobileNetGen.Weights.csproj"), "-c", "Release", "-o", feed,
+                "-p:WeightsEntry=mobilenet_v1_0.25_224", "-nodeReuse:false");
+
+            // Package layout.
+            using (var zip = ZipFile.OpenRead(Path.Combine(feed, "MobileNetGen.0.1.0.nupkg")))
+            {
+                var names = zip.Entries.Select(e => e.FullName).ToList();
+                Assert.Contains("analyzers/dotnet/cs/MobileNetGen.Generator.dll", names);
+                Assert.Contains("build/MobileNetGen.props", names);
+                Assert.Contains("build/MobileNetGen.targets", names);
+                Assert.DoesNotContain(names, n => n.EndsWith("MobileNetGen.Model.dll", StringComparison.Ordinal));
+                string nuspec = new StreamReader(zip.Entries.Single(e => e.FullName.EndsWith(".nuspec", StringComparison.Ordinal)).Open()).ReadToEnd();
+                Assert.Contains("id=\"MobileNetGen.Runtime\" version=\"0.1.0\"", nuspec);
+                Assert.DoesNotContain("MobileNetGen.Model", nuspec);
+                Assert.DoesNotContain("MobileNetGen.Generator\"", nuspec);
+                Assert.Contains("<license type=\"expression\">Apache-2.0</license>", nuspec);
+            }
+            using (var zip = ZipFile.OpenRead(Path.Combine(feed, "MobileNetGen.Weights.0_25_224.0.1.0.nupkg")))
+            {
+                var names = zip.Entries.Select(e => e.FullName).ToList();
+                Assert.Contains("weights/mobilenet_v1_0.25_224.safetensors", names);
+                Assert.Contains("build/MobileNetGen.Weights.0_25_224.targets", names);
+                Assert.DoesNotContain(names, n => n.StartsWith("lib/", StringComparison.Ordinal));
+            }
+            Assert.True(File.Exists(Path.Combine(feed, "MobileNetGen.Runtime.0.1.0.nupkg")));
+
+            string globalPackages = Environment.GetEnvironmentVariable("NUGET_PACKAGES")
+                ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
+            File.WriteAllText(Path.Combine(app, "nuget.config"), $"""
+                <?xml version="1.0" encoding="utf-8"?>
+                <configuration>
+                  <packageSources>
+                    <clear />
+                    <add key="local" value="{feed}" />
+                    <add key="nuget.org" value="https://api.nuget.org/v3/index.json" />
+                  </packageSources>
+                  <fallbackPackageFolders>
+                    <add key="machine" value="{globalPackages}" />
+                  </fallbackPackageFolders>
+                </configuration>
+                """);
+            File.WriteAllText(Path.Combine(app, "PackagedApp.csproj"), """
+                <Project Sdk="Microsoft.NET.Sdk">
+                  <PropertyGroup>
+                    <OutputType>Exe</OutputType>
+                    <TargetFramework>net10.0</TargetFramework>
+                    <Nullable>enable</Nullable>
+                    <ImplicitUsings>enable</ImplicitUsings>
+                    <InvariantGlobalization>true</InvariantGlobalization>
+                  </PropertyGroup>
+                  <ItemGroup>
+                    <PackageReference Include="MobileNetGen" Version="0.1.0" />
+                    <PackageReference Include="MobileNetGen.Weights.0_25_224" Version="0.1.0" />
+                  </ItemGroup>
+                </Project>
+                """);
+            File.WriteAllText(Path.Combine(app, "Program.cs"), """
+                using MobileNetGen;
+
+                using var net = new PackagedApp.Net();
+                foreach (var p in net.Classify(args[0], 3))
+                    Console.WriteLine($"{p.ImageNetIndex}\t{p.Label}\t{p.Probability:0.0000}");
+
+                namespace PackagedApp
+                {
+                    [MobileNet("0.25_224")]
+                    public partial class Net { }
+                }
+                """);
+
+            DotnetWithPackages(app, packages, "build", "-c", "Release", "-nodeReuse:false");
+            string dll = Path.Combine(app, "bin", "Release", "net10.0", "PackagedApp.dll");
+            string stdout = DotnetWithPackages(app, packages, dll, Path.Combine(AppContext.BaseDirectory, "Fixtures", "grace_hopper.bmp"));
+            string first = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries)[0];
+            Assert.StartsWith("458\tbow tie\t", first);
+        }
+        finally
+        {
+            try { Directory.Delete(root, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        }
+    }
+
+    private string Dotnet(string workingDirectory, params string[] args) => DotnetWithPackages(workingDirectory, null, args);
+
+    /// <summary>Runs <c>dotnet args</c>; fails the test with its output on a non-zero exit or a timeout.</summary>
+    private string DotnetWithPackages(string workingDirectory, string? nugetPackages, params string[] args)
+    {
+        var psi = new ProcessStartInfo("dotnet") { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (string a in args) psi.ArgumentList.Add(a);
+        // Not the test host's MSBuild context: a child build must resolve its own SDK and properties.
+        foreach (var key in psi.Environment.Keys.Where(k => k.StartsWith("MSBuild", StringComparison.OrdinalIgnoreCase) || k == "VSTEST_HOST_DEBUG").ToList())
+            psi.Environment.Remove(key);
+        psi.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        psi.Environment["DOTNET_NOLOGO"] = "1";
+        if (nugetPackages != null) psi.Environment["NUGET_PACKAGES"] = nugetPackages;
+        var sw = Stopwatch.StartNew();
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        if (!p.WaitForExit(StepTimeout))
+        {
+            p.Kill(entireProcessTree: true);
+            Assert.Fail($"dotnet {string.Join(' ', args)} timed out after {StepTimeout}\n{stdout.Result}\n{stderr.Result}");
+        }
+        output.WriteLine($"dotnet {string.Join(' ', args)}: exit {p.ExitCode} in {sw.Elapsed.TotalSeconds:0.0} s");
+        if (p.ExitCode != 0) Assert.Fail($"dotnet {string.Join(' ', args)} exited {p.ExitCode}\n{stdout.Result}\n{stderr.Result}");
+        return stdout.Result;
+    }
+}
