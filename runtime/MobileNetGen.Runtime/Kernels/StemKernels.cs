@@ -47,7 +47,8 @@ public static unsafe class StemKernels
             int inY0 = outY * s.Stride - s.PadTop;
             float* o = output + (long)outY * s.OutW * C + c;
             bool rowInside = inY0 >= 0 && inY0 + 2 < s.InH;
-            for (int outX = 0; outX < s.OutW; outX++)
+            int outX = 0;
+            for (; outX < s.OutW; outX++)
             {
                 int inX0 = outX * s.Stride - s.PadLeft;
                 if (!rowInside || outX < firstInterior || outX > lastInterior)
@@ -55,21 +56,41 @@ public static unsafe class StemKernels
                     Edge<TSimd, TVec>(input, o + (long)outX * C, w, vb, s, inY0, inX0);
                     continue;
                 }
+                // Interior: four pixels at a time (independent accumulator chains hide the FMA latency; each pixel
+                // still sums its 27 taps in (ky, kx, ci) order).
                 float* px = input + (long)inY0 * rowStride + (long)inX0 * Cin;
+                if (outX + 3 <= lastInterior)
+                {
+                    int step = s.Stride * Cin;
+                    TVec va = vb, vbb = vb, vc = vb, vd = vb;
+                    for (int ky = 0; ky < 3; ky++)
+                    {
+                        float* row = px + ky * rowStride;
+                        float* wk = w + ky * 9 * C;
+                        for (int t = 0; t < 9; t++)
+                        {
+                            TVec vw = TSimd.Load(wk + t * C);
+                            va = TSimd.FusedMultiplyAdd(TSimd.Broadcast(row[t]), vw, va);
+                            vbb = TSimd.FusedMultiplyAdd(TSimd.Broadcast(row[step + t]), vw, vbb);
+                            vc = TSimd.FusedMultiplyAdd(TSimd.Broadcast(row[2 * step + t]), vw, vc);
+                            vd = TSimd.FusedMultiplyAdd(TSimd.Broadcast(row[3 * step + t]), vw, vd);
+                        }
+                    }
+                    float* ox = o + (long)outX * C;
+                    TSimd.StoreRelu6(va, ox);
+                    TSimd.StoreRelu6(vbb, ox + C);
+                    TSimd.StoreRelu6(vc, ox + 2 * C);
+                    TSimd.StoreRelu6(vd, ox + 3 * C);
+                    outX += 3;
+                    continue;
+                }
                 TVec vacc = vb;
                 for (int ky = 0; ky < 3; ky++)
                 {
                     float* row = px + ky * rowStride;
                     float* wk = w + ky * 9 * C;
-                    vacc = TSimd.FusedMultiplyAdd(TSimd.Broadcast(row[0]), TSimd.Load(wk), vacc);
-                    vacc = TSimd.FusedMultiplyAdd(TSimd.Broadcast(row[1]), TSimd.Load(wk + C), vacc);
-                    vacc = TSimd.FusedMultiplyAdd(TSimd.Broadcast(row[2]), TSimd.Load(wk + 2 * C), vacc);
-                    vacc = TSimd.FusedMultiplyAdd(TSimd.Broadcast(row[3]), TSimd.Load(wk + 3 * C), vacc);
-                    vacc = TSimd.FusedMultiplyAdd(TSimd.Broadcast(row[4]), TSimd.Load(wk + 4 * C), vacc);
-                    vacc = TSimd.FusedMultiplyAdd(TSimd.Broadcast(row[5]), TSimd.Load(wk + 5 * C), vacc);
-                    vacc = TSimd.FusedMultiplyAdd(TSimd.Broadcast(row[6]), TSimd.Load(wk + 6 * C), vacc);
-                    vacc = TSimd.FusedMultiplyAdd(TSimd.Broadcast(row[7]), TSimd.Load(wk + 7 * C), vacc);
-                    vacc = TSimd.FusedMultiplyAdd(TSimd.Broadcast(row[8]), TSimd.Load(wk + 8 * C), vacc);
+                    for (int t = 0; t < 9; t++)
+                        vacc = TSimd.FusedMultiplyAdd(TSimd.Broadcast(row[t]), TSimd.Load(wk + t * C), vacc);
                 }
                 TSimd.StoreRelu6(vacc, o + (long)outX * C);
             }
