@@ -33,6 +33,12 @@ public static class ImageLoader
 
     private static readonly Configuration DecodeConfiguration = CreateConfiguration();
 
+    // NativeAOT: ImageSharp 2.1's EXIF reader (BaseExifReader.ReadValue -> EnumUtils.Parse<ExifDataType>) calls
+    // Enum.GetValues(typeof(ExifDataType)), which needs the ExifDataType[] type in the native image (trim warning IL3050
+    // in ImageSharp). Enum.GetValues<T>() constructs that array type, so the reflection call finds it at run time.
+    private static readonly SixLabors.ImageSharp.Metadata.Profiles.Exif.ExifDataType[] AotExifDataTypes =
+        Enum.GetValues<SixLabors.ImageSharp.Metadata.Profiles.Exif.ExifDataType>();
+
     /// <summary>Largest accepted width × height (default 50 megapixels), checked from the header before decoding.</summary>
     public static long MaxPixels
     {
