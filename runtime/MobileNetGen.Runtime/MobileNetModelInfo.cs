@@ -28,7 +28,7 @@ public sealed record MobileNetModelInfo(
     long Macs,
     long Parameters,
     int FeatureSize,
-    long WeightBytes,
+    long WeightBytes, // bytes the embedded weights add to the binary (base64 text of the packed weights)
     bool ImageNetLabels = true)
 {
     /// <summary>"genuine float", "genuine 8-bit weights" or "SYNTHETIC".</summary>

@@ -162,7 +162,7 @@ public static class ChooseCommand
                 mark);
         }
         c.Write(table);
-        c.WriteLine("weights: float / 8-bit = Google's genuine weights. adds MB: embedded weight bytes (8-bit variants embed 8-bit). pub.: TF-slim table (ImageNet validation, %). ◆ Pareto front (latency vs published top-1).");
+        c.WriteLine("weights: float / 8-bit = Google's genuine weights. adds MB: bytes of embedded weights (base64; 8-bit variants embed 8-bit). pub.: TF-slim table (ImageNet validation, %). ◆ Pareto front (latency vs published top-1).");
         c.WriteLine(o.Images == null
             ? "top-1 here: pass --images DIR to measure it on a labelled folder."
             : $"top-1 here: measured on {o.Images} ({truth!.Count} listed images{(o.Limit is int l ? $", first {l}" : "")}); — for synthetic weights, which classify nothing.");

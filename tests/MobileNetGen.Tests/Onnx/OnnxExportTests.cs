@@ -40,19 +40,8 @@ public class OnnxExportTests(ITestOutputHelper output)
         throw new InvalidOperationException("the repository's weights/ folder was not found above " + AppContext.BaseDirectory);
     });
 
-    /// <summary>Deterministic input uniform in [−1, 1] (xorshift64*).</summary>
-    private static float[] Input(int length, ulong seed = 0x0DD5_EED5_2017UL)
-    {
-        var values = new float[length];
-        ulong state = seed;
-        for (int i = 0; i < length; i++)
-        {
-            state ^= state >> 12; state ^= state << 25; state ^= state >> 27;
-            ulong r = state * 0x2545F4914F6CDD1DUL;
-            values[i] = (float)((r >> 40) / (double)(1UL << 24) * 2.0 - 1.0);
-        }
-        return values;
-    }
+    /// <summary>Deterministic input uniform in [−1, 1] (the suite's xorshift64* generator, this file's own seed).</summary>
+    private static float[] Input(int length) => MobileNetGen.Tests.Generated.TestInputs.Uniform(length, 0x0DD5_EED5_2017UL);
 
     /// <summary>max |actual − expected| ≤ <see cref="RelTol"/> · max |expected|; returns the relative error.</summary>
     private static double AssertClose(string what, ReadOnlySpan<float> expected, ReadOnlySpan<float> actual)
