@@ -34,9 +34,7 @@ public class InferenceBenchmarks
     public void Setup()
     {
         _classifier = VariantCatalog.Create(Variant, new MobileNetOptions { Simd = Simd });
-        _input = new float[_classifier.InputLength];
-        var rng = new Random(42);
-        for (int i = 0; i < _input.Length; i++) _input[i] = (float)(rng.NextDouble() * 2 - 1);
+        _input = MobileNetGen.Cli.Benchmarking.LatencyMeter.FixedInput(_classifier.InputLength);
         _logits = new float[_classifier.NumClasses];
         _classifier.Run(_input, _logits);
     }

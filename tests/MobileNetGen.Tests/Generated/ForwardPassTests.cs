@@ -12,19 +12,8 @@ internal static class TestInputs
 {
     public const ulong Seed = 0x5EED_2017_0417UL;
 
-    /// <summary><paramref name="length"/> floats uniform in [−1, 1].</summary>
-    public static float[] Uniform(int length, ulong seed = Seed)
-    {
-        var values = new float[length];
-        ulong state = seed;
-        for (int i = 0; i < length; i++)
-        {
-            state ^= state >> 12; state ^= state << 25; state ^= state >> 27;
-            ulong r = state * 0x2545F4914F6CDD1DUL;
-            values[i] = (float)((r >> 40) / (double)(1UL << 24) * 2.0 - 1.0);
-        }
-        return values;
-    }
+    /// <summary><paramref name="length"/> floats uniform in [−1, 1]: the CLI benchmark's xorshift64* generator, the suite's seed.</summary>
+    public static float[] Uniform(int length, ulong seed = Seed) => MobileNetGen.Cli.Benchmarking.LatencyMeter.FixedInput(length, seed);
 
     /// <summary>Random RGB24 pixels (seeded), rows <paramref name="stride"/> bytes apart.</summary>
     public static byte[] Rgb24(int width, int height, int stride, ulong seed = Seed)
