@@ -75,37 +75,61 @@ namespace MobileNetGen.Generator
                 sb.AppendLine($"{I(1)}/// <summary>Creates a classifier with its own workspace ({(plan.MaxActivation * 2 * 4 / 1024).ToString(CultureInfo.InvariantCulture)} KiB of activations).</summary>");
                 sb.AppendLine($"{I(1)}public {r.ClassName}() : this(null) {{ }}");
                 sb.AppendLine();
-                sb.AppendLine($"{I(1)}/// <summary>Creates a classifier with its own workspace; <paramref name=\"options\"/> may force a SIMD path.</summary>");
+                sb.AppendLine($"{I(1)}/// <summary>Creates a classifier with its own workspace; <paramref name=\"options\"/> chooses the SIMD path, threads and resize.</summary>");
                 sb.AppendLine($"{I(1)}public {r.ClassName}({Runtime}.MobileNetOptions? options) : base(ModelInfo, ActivationElements, options) {{ }}");
                 sb.AppendLine();
 
-                // Forward: the layer sequence, ping-ponging between the two buffers.
+                // Forward: the convolutions (through the runner, which splits each across threads), then the head.
+                // Activations ping-pong between the two buffers.
+                int convLayers = 0;
+                foreach (var l in plan.Layers) if (l.ThreadSplit != "none") convLayers++;
+                string last = "input";
+                {
+                    bool toA = true;
+                    foreach (var l in plan.Layers)
+                        if (l.ThreadSplit != "none") { last = toA ? "bufferA" : "bufferB"; toA = !toA; }
+                }
                 sb.AppendLine($"{I(1)}/// <inheritdoc/>");
-                sb.AppendLine($"{I(1)}protected override void Forward(float* input, float* logits, float* embeddings, float* bufferA, float* bufferB, {Runtime}.SimdPath path)");
+                sb.AppendLine($"{I(1)}protected override void Forward(float* input, float* logits, float* embeddings, float* bufferA, float* bufferB, {Runtime}.SimdPath path, {Kernels}.LayerRunner runner)");
                 sb.AppendLine($"{I(1)}{{");
+                sb.AppendLine($"{I(2)}runner.Run(&RunLayer, {convLayers}, input, bufferA, bufferB, path); // layers 0-{convLayers - 1}, each split across runner.Threads");
                 sb.AppendLine($"{I(2)}float* w = Weights.Data;");
-                string current = "input";
-                bool toA = true;
+                string current = last;
                 foreach (var l in plan.Layers)
                 {
+                    if (l.ThreadSplit != "none") continue;
                     string method = MethodName(l);
-                    switch (l.Kind)
+                    if (l.Kind == "GlobalAveragePool")
                     {
-                        case "GlobalAveragePool":
-                            sb.AppendLine($"{I(2)}{method}(path, {current}, embeddings);");
-                            current = "embeddings";
-                            break;
-                        case "Logits":
-                            sb.AppendLine($"{I(2)}{method}(path, {current}, logits, w);");
-                            break;
-                        default:
-                            string target = toA ? "bufferA" : "bufferB";
-                            sb.AppendLine($"{I(2)}{method}(path, {current}, {target}, w);");
-                            current = target;
-                            toA = !toA;
-                            break;
+                        sb.AppendLine($"{I(2)}{method}(path, {current}, embeddings);");
+                        current = "embeddings";
+                    }
+                    else sb.AppendLine($"{I(2)}{method}(path, {current}, logits, w);");
+                }
+                sb.AppendLine($"{I(1)}}}");
+                sb.AppendLine();
+
+                // RunLayer: the layer sequence as a switch, so that each thread can run its part of layer N.
+                sb.AppendLine($"{I(1)}/// <summary>Part <paramref name=\"part\"/> of <paramref name=\"parts\"/> of convolution layer <paramref name=\"layer\"/>.</summary>");
+                sb.AppendLine($"{I(1)}private static void RunLayer(int layer, int part, int parts, float* input, float* bufferA, float* bufferB, {Runtime}.SimdPath path)");
+                sb.AppendLine($"{I(1)}{{");
+                sb.AppendLine($"{I(2)}float* w = Weights.Data;");
+                sb.AppendLine($"{I(2)}switch (layer)");
+                sb.AppendLine($"{I(2)}{{");
+                {
+                    string from = "input";
+                    bool toA = true;
+                    int n = 0;
+                    foreach (var l in plan.Layers)
+                    {
+                        if (l.ThreadSplit == "none") continue;
+                        string target = toA ? "bufferA" : "bufferB";
+                        sb.AppendLine($"{I(3)}case {n++}: {MethodName(l)}(path, {from}, {target}, w, part, parts); break;");
+                        from = target;
+                        toA = !toA;
                     }
                 }
+                sb.AppendLine($"{I(2)}}}");
                 sb.AppendLine($"{I(1)}}}");
 
                 foreach (var l in plan.Layers)
@@ -137,22 +161,42 @@ namespace MobileNetGen.Generator
                 if (l.WeightCount > 0)
                     sb.AppendLine($"{i1}//   weights: {Group(l.WeightCount)} floats at {l.WeightOffset}, packed {l.Packing}; bias at {l.BiasOffset}");
                 sb.AppendLine($"{i1}[global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]");
+                string split = $"{i2}{Kernels}.Partition.Split(";
                 switch (l.Kind)
                 {
                     case "Conv3x3":
-                        sb.AppendLine($"{i1}private static void {method}({Runtime}.SimdPath path, float* input, float* output, float* w) =>");
+                        sb.AppendLine($"{i1}private static void {method}({Runtime}.SimdPath path, float* input, float* output, float* w, int part, int parts)");
+                        sb.AppendLine($"{i1}{{");
+                        sb.AppendLine($"{split}{l.OutH}, 1, part, parts, out int row0, out int row1); // threads share output rows");
                         sb.AppendLine($"{i2}{Kernels}.StemKernels.Run(path, input, output, w + {l.WeightOffset}, w + {l.BiasOffset},");
-                        sb.AppendLine($"{i2}    inH: {l.InH}, inW: {l.InW}, outH: {l.OutH}, outW: {l.OutW}, cout: {l.OutC}, stride: {l.Stride}, padTop: {l.PadTop}, padLeft: {l.PadLeft});");
+                        sb.AppendLine($"{i2}    inH: {l.InH}, inW: {l.InW}, outH: {l.OutH}, outW: {l.OutW}, cout: {l.OutC}, stride: {l.Stride}, padTop: {l.PadTop}, padLeft: {l.PadLeft}, rowStart: row0, rowEnd: row1);");
+                        sb.AppendLine($"{i1}}}");
                         break;
                     case "Depthwise3x3":
-                        sb.AppendLine($"{i1}private static void {method}({Runtime}.SimdPath path, float* input, float* output, float* w) =>");
+                        sb.AppendLine($"{i1}private static void {method}({Runtime}.SimdPath path, float* input, float* output, float* w, int part, int parts)");
+                        sb.AppendLine($"{i1}{{");
+                        sb.AppendLine($"{split}{l.OutH}, 1, part, parts, out int row0, out int row1); // threads share output rows");
                         sb.AppendLine($"{i2}{Kernels}.DepthwiseKernels.Run(path, input, output, w + {l.WeightOffset}, w + {l.BiasOffset},");
-                        sb.AppendLine($"{i2}    inH: {l.InH}, inW: {l.InW}, channels: {l.InC}, outH: {l.OutH}, outW: {l.OutW}, stride: {l.Stride}, padTop: {l.PadTop}, padLeft: {l.PadLeft});");
+                        sb.AppendLine($"{i2}    inH: {l.InH}, inW: {l.InW}, channels: {l.InC}, outH: {l.OutH}, outW: {l.OutW}, stride: {l.Stride}, padTop: {l.PadTop}, padLeft: {l.PadLeft}, rowStart: row0, rowEnd: row1);");
+                        sb.AppendLine($"{i1}}}");
                         break;
                     case "Pointwise":
-                        sb.AppendLine($"{i1}private static void {method}({Runtime}.SimdPath path, float* input, float* output, float* w) =>");
-                        sb.AppendLine($"{i2}{Kernels}.PointwiseKernels.Run(path, input, output, w + {l.WeightOffset}, w + {l.BiasOffset},");
-                        sb.AppendLine($"{i2}    pixels: {l.OutH * l.OutW}, cin: {l.InC}, cout: {l.OutC});");
+                        sb.AppendLine($"{i1}private static void {method}({Runtime}.SimdPath path, float* input, float* output, float* w, int part, int parts)");
+                        sb.AppendLine($"{i1}{{");
+                        int pixels = l.OutH * l.OutW, panels = l.OutC / 16;
+                        if (l.ThreadSplit == "pixels")
+                        {
+                            sb.AppendLine($"{split}{pixels}, 6, part, parts, out int p0, out int p1); // threads share 6-pixel tiles");
+                            sb.AppendLine($"{i2}{Kernels}.PointwiseKernels.Run(path, input + (long)p0 * {l.InC}, output + (long)p0 * {l.OutC}, w + {l.WeightOffset}, w + {l.BiasOffset},");
+                            sb.AppendLine($"{i2}    pixels: p1 - p0, cin: {l.InC}, cout: {l.OutC}, panelStart: 0, panelEnd: {panels});");
+                        }
+                        else
+                        {
+                            sb.AppendLine($"{split}{panels}, 2, part, parts, out int q0, out int q1); // threads share pairs of 16-channel weight panels");
+                            sb.AppendLine($"{i2}{Kernels}.PointwiseKernels.Run(path, input, output, w + {l.WeightOffset}, w + {l.BiasOffset},");
+                            sb.AppendLine($"{i2}    pixels: {pixels}, cin: {l.InC}, cout: {l.OutC}, panelStart: q0, panelEnd: q1);");
+                        }
+                        sb.AppendLine($"{i1}}}");
                         break;
                     case "GlobalAveragePool":
                         sb.AppendLine($"{i1}private static void {method}({Runtime}.SimdPath path, float* input, float* embeddings) =>");

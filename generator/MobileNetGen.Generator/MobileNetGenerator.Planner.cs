@@ -205,7 +205,21 @@ namespace MobileNetGen.Generator
 
             private static LayerPlan Layer(LayerSpec l, long weightOffset, long weightCount, long biasOffset, string packing) =>
                 new LayerPlan(l.Index, l.Name, l.SlimName, l.Kind.ToString(), l.InH, l.InW, l.InC, l.OutH, l.OutW, l.OutC, l.Stride,
-                    l.PadTop, l.PadLeft, l.PadBottom, l.PadRight, l.Macs, l.Parameters, weightOffset, weightCount, biasOffset, packing);
+                    l.PadTop, l.PadLeft, l.PadBottom, l.PadRight, l.Macs, l.Parameters, weightOffset, weightCount, biasOffset, packing,
+                    ThreadSplit(l));
+
+            /// <summary>
+            /// How a layer is shared between threads. Convolutions over an image split by output rows. A pointwise layer
+            /// splits by pixel tiles while its activations outweigh its weights (each thread then reads all weights, which
+            /// are small), and by panels of output channels once the weights are larger (late 14×14 and 7×7 layers: each
+            /// thread then streams only its share of the weights). Head layers are small and run on one thread.
+            /// </summary>
+            internal static string ThreadSplit(LayerSpec l) => l.Kind switch
+            {
+                LayerKind.Conv3x3 or LayerKind.Depthwise3x3 => "rows",
+                LayerKind.Pointwise => (long)l.OutH * l.OutW >= l.OutC ? "pixels" : "panels",
+                _ => "none",
+            };
 
             private static long Align(long n) => (n + AlignFloats - 1) / AlignFloats * AlignFloats;
 

@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using MobileNetGen.Runtime.Imaging;
+using MobileNetGen.Runtime.Kernels;
 using MobileNetGen.Runtime.Labels;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
@@ -15,6 +16,9 @@ namespace MobileNetGen.Runtime;
 /// <remarks>
 /// An instance is not thread-safe: it owns one workspace (activations, input, logits, embeddings), allocated once in
 /// the constructor, so that inference allocates nothing. Use one instance per thread; instances share the weights.
+/// A call that overlaps another on the same instance is detected and throws <see cref="InvalidOperationException"/>.
+/// With <see cref="MobileNetOptions.Threads"/> above 1, one inference is itself split across that many threads
+/// (persistent workers owned by the instance; dispose it to stop them), with bit-identical results.
 /// </remarks>
 public abstract unsafe class MobileNetClassifier : IDisposable
 {
@@ -22,16 +26,21 @@ public abstract unsafe class MobileNetClassifier : IDisposable
     private readonly float* _workspace;
     private readonly float* _bufferA, _bufferB, _input, _logits, _probabilities, _embeddings;
     private readonly int[] _topIndices;
+    private readonly LayerRunner _runner;
+    private int _busy;
     private bool _disposed;
 
     /// <param name="info">Build-time facts about the model.</param>
     /// <param name="activationElements">Largest activation tensor in floats; sizes each of the two ping-pong buffers.</param>
-    /// <param name="options">Runtime choices (SIMD path).</param>
+    /// <param name="options">Runtime choices (SIMD path, threads, resize).</param>
     protected MobileNetClassifier(MobileNetModelInfo info, long activationElements, MobileNetOptions? options)
     {
         Info = info;
         SimdPath = ResolveSimdPath(options?.Simd ?? SimdPath.Auto);
         Resize = options?.Resize ?? ResizeMethod.TensorFlowBilinear;
+        int threads = options?.Threads ?? 1;
+        if (threads < 1 || threads > LayerRunner.MaxThreads)
+            throw new ArgumentOutOfRangeException(nameof(options), threads, $"Threads must be in 1..{LayerRunner.MaxThreads}");
         long input = (long)info.Resolution * info.Resolution * 3;
         long[] sizes = { activationElements, activationElements, input, info.NumClasses, info.NumClasses, info.FeatureSize };
         long total = 0;
@@ -47,6 +56,7 @@ public abstract unsafe class MobileNetClassifier : IDisposable
         _embeddings = p;
         _topIndices = new int[info.NumClasses];
         WorkspaceBytes = total * sizeof(float);
+        _runner = new LayerRunner(threads);
 
         static long Round(long n) => (n + 15) & ~15L; // keep every buffer 64-byte aligned
     }
@@ -55,6 +65,9 @@ public abstract unsafe class MobileNetClassifier : IDisposable
 
     /// <summary>The SIMD width the kernels of this instance run with.</summary>
     public SimdPath SimdPath { get; }
+
+    /// <summary>Threads one inference is split across (1: the calling thread only).</summary>
+    public int Threads => _runner.Threads;
 
     /// <summary>How images are scaled to the input size (TF-slim's TF1 bilinear unless the options said otherwise).</summary>
     public ResizeMethod Resize { get; }
@@ -91,35 +104,62 @@ public abstract unsafe class MobileNetClassifier : IDisposable
         ThrowIfDisposed();
         if (input.Length != InputLength) throw new ArgumentException($"input must hold {InputLength} floats ({InputSize}x{InputSize}x3), got {input.Length}", nameof(input));
         if (logits.Length < NumClasses) throw new ArgumentException($"logits must hold at least {NumClasses} floats, got {logits.Length}", nameof(logits));
-        fixed (float* pin = input)
+        Enter();
+        try
         {
-            Forward(pin, _logits, _embeddings, _bufferA, _bufferB, SimdPath);
+            fixed (float* pin = input)
+            {
+                Forward(pin, _logits, _embeddings, _bufferA, _bufferB, SimdPath, _runner);
+            }
+            new ReadOnlySpan<float>(_logits, NumClasses).CopyTo(logits);
         }
-        new ReadOnlySpan<float>(_logits, NumClasses).CopyTo(logits);
+        finally { Exit(); }
     }
 
     /// <summary>The generated network: input NHWC → logits, pooled features into <paramref name="embeddings"/>.</summary>
     /// <param name="bufferA">Scratch of the generator's activation size, 64-byte aligned.</param>
     /// <param name="bufferB">Second scratch buffer of the same size.</param>
-    protected abstract void Forward(float* input, float* logits, float* embeddings, float* bufferA, float* bufferB, SimdPath path);
+    /// <param name="runner">Runs the convolution layers, split across this instance's threads.</param>
+    protected abstract void Forward(float* input, float* logits, float* embeddings, float* bufferA, float* bufferB, SimdPath path, LayerRunner runner);
+
+    /// <summary>Marks the instance busy; a second, overlapping call (another thread sharing it) is misuse and throws.</summary>
+    private void Enter()
+    {
+        if (Interlocked.Exchange(ref _busy, 1) != 0)
+            throw new InvalidOperationException(
+                "This MobileNetClassifier is already running an inference on another thread. An instance is not thread-safe: " +
+                "create one instance per thread (they share the weights), or set MobileNetOptions.Threads to split one inference.");
+    }
+
+    private void Exit() => Volatile.Write(ref _busy, 0);
 
     /// <summary>Classifies a packed RGB24 buffer (e.g. a camera frame): TF-slim preprocessing, inference, softmax,
     /// top-k into <paramref name="top"/> (its length is k). Allocates nothing.</summary>
     public void ClassifyRgb24(ReadOnlySpan<byte> pixels, int width, int height, int stride, Span<Prediction> top)
     {
         ThrowIfDisposed();
-        if (Resize == ResizeMethod.Antialiased) AntialiasedResize.Rgb24ToInput(pixels, width, height, stride, InputSize, new Span<float>(_input, InputLength));
-        else Preprocessor.Rgb24ToInput(pixels, width, height, stride, InputSize, new Span<float>(_input, InputLength));
-        RunOwnInput(top);
+        Enter();
+        try
+        {
+            if (Resize == ResizeMethod.Antialiased) AntialiasedResize.Rgb24ToInput(pixels, width, height, stride, InputSize, new Span<float>(_input, InputLength));
+            else Preprocessor.Rgb24ToInput(pixels, width, height, stride, InputSize, new Span<float>(_input, InputLength));
+            RunOwnInput(top);
+        }
+        finally { Exit(); }
     }
 
     /// <summary>As <see cref="ClassifyRgb24"/> for BGRA32 buffers (alpha ignored).</summary>
     public void ClassifyBgra32(ReadOnlySpan<byte> pixels, int width, int height, int stride, Span<Prediction> top)
     {
         ThrowIfDisposed();
-        if (Resize == ResizeMethod.Antialiased) AntialiasedResize.Bgra32ToInput(pixels, width, height, stride, InputSize, new Span<float>(_input, InputLength));
-        else Preprocessor.Bgra32ToInput(pixels, width, height, stride, InputSize, new Span<float>(_input, InputLength));
-        RunOwnInput(top);
+        Enter();
+        try
+        {
+            if (Resize == ResizeMethod.Antialiased) AntialiasedResize.Bgra32ToInput(pixels, width, height, stride, InputSize, new Span<float>(_input, InputLength));
+            else Preprocessor.Bgra32ToInput(pixels, width, height, stride, InputSize, new Span<float>(_input, InputLength));
+            RunOwnInput(top);
+        }
+        finally { Exit(); }
     }
 
     /// <summary>Classifies a decoded image; returns the top <paramref name="k"/> predictions.</summary>
@@ -128,10 +168,15 @@ public abstract unsafe class MobileNetClassifier : IDisposable
         ThrowIfDisposed();
         ArgumentNullException.ThrowIfNull(image);
         if (k < 1 || k > NumClasses) throw new ArgumentOutOfRangeException(nameof(k), k, $"k must be in 1..{NumClasses}");
-        if (Resize == ResizeMethod.Antialiased) AntialiasedResize.ImageToInput(image, InputSize, new Span<float>(_input, InputLength));
-        else Preprocessor.ImageToInput(image, InputSize, new Span<float>(_input, InputLength));
         var result = new Prediction[k];
-        RunOwnInput(result);
+        Enter();
+        try
+        {
+            if (Resize == ResizeMethod.Antialiased) AntialiasedResize.ImageToInput(image, InputSize, new Span<float>(_input, InputLength));
+            else Preprocessor.ImageToInput(image, InputSize, new Span<float>(_input, InputLength));
+            RunOwnInput(result);
+        }
+        finally { Exit(); }
         return result;
     }
 
@@ -145,7 +190,7 @@ public abstract unsafe class MobileNetClassifier : IDisposable
     private void RunOwnInput(Span<Prediction> top)
     {
         if (top.Length < 1 || top.Length > NumClasses) throw new ArgumentException($"top must hold 1..{NumClasses} predictions, got {top.Length}", nameof(top));
-        Forward(_input, _logits, _embeddings, _bufferA, _bufferB, SimdPath);
+        Forward(_input, _logits, _embeddings, _bufferA, _bufferB, SimdPath, _runner);
         var probs = new Span<float>(_probabilities, NumClasses);
         Postprocess.Softmax(new ReadOnlySpan<float>(_logits, NumClasses), probs);
         Span<int> indices = _topIndices.AsSpan(0, top.Length);
@@ -188,6 +233,7 @@ public abstract unsafe class MobileNetClassifier : IDisposable
     {
         if (_disposed) return;
         _disposed = true;
+        _runner?.Dispose(); // null when the constructor threw
         NativeMemory.AlignedFree(_workspace);
     }
 

@@ -24,7 +24,7 @@ public static class ChooseCommand
     public static Command Create(CliContext ctx)
     {
         var budget = new Option<double>("--budget-ms") { Description = "Latency budget per inference, milliseconds (median measured here, one thread).", HelpName = "ms", Required = true };
-        var threads = new Option<int>("--threads") { Description = "Threads available to inference (default 1). MobileNetGen runs single-threaded: latencies are 1-thread figures.", HelpName = "n", DefaultValueFactory = _ => 1 };
+        var threads = new Option<int>("--threads") { Description = "Threads per inference (default 1): each variant is timed with MobileNetGen's Threads option set to N.", HelpName = "n", DefaultValueFactory = _ => 1 };
         var maxSize = new Option<double?>("--max-size-mb") { Description = "Largest weight payload the variant may add to the binary, MB (10⁶ bytes).", HelpName = "mb" };
         var minTop1 = new Option<double?>("--min-top1") { Description = "Smallest acceptable published ImageNet top-1, percent (e.g. 60).", HelpName = "percent" };
         var images = new Option<string?>("--images") { Description = $"Also measure top-1 of the genuine-weight variants on a labelled folder ({GroundTruth.FileName}); shown beside the published figure.", HelpName = "dir" };
@@ -71,8 +71,6 @@ public static class ChooseCommand
         }
 
         var machine = MachineInfo.Current();
-        string threadNote = $"MobileNetGen is single-threaded: every latency is a 1-thread figure (--threads {o.Threads} does not make it faster).";
-        if (o.Threads > 1) ctx.Error.WriteLine("note: " + threadNote);
 
         var measured = MeasureAll(ctx, BenchCommand.AllVariants(), o, truth);
 
@@ -94,7 +92,7 @@ public static class ChooseCommand
             : null;
 
         string inv(FormattableString f) => f.ToString(CultureInfo.InvariantCulture);
-        string subtitle = inv($"{machine.ProcessorCount} CPUs {machine.Architecture}, {machine.Simd}, 1 thread, {o.Iterations} runs/variant, median") +
+        string subtitle = inv($"{machine.ProcessorCount} CPUs {machine.Architecture}, {machine.Simd}, {Threads(o.Threads)}, {o.Iterations} runs/variant, median") +
                           (machine.LoadAverage is double la ? inv($", load avg {la:0.0}") : "");
         if (o.Plot != null)
             ChoicePlots.SaveLatencyVsTop1(o.Plot, rows, o.BudgetMs, choice.Chosen, subtitle);
@@ -121,8 +119,7 @@ public static class ChooseCommand
 
         var c = ctx.OutConsole;
         c.MarkupLine("[bold]machine:[/] " + Markup.Escape(machine.Describe()));
-        c.WriteLine(inv($"MobileNetGen, 1 thread, {o.Iterations} timed runs per variant after {o.Warmup} warm-up runs; median latency."));
-        if (o.Threads > 1) c.MarkupLine("[yellow]note:[/] " + Markup.Escape(threadNote));
+        c.WriteLine(inv($"MobileNetGen, {Threads(o.Threads)} per inference, {o.Iterations} timed runs per variant after {o.Warmup} warm-up runs; median latency."));
         var table = new Table().Border(TableBorder.Rounded)
             .AddColumn("variant")
             .AddColumn(new TableColumn("MMACs").RightAligned())
@@ -186,13 +183,15 @@ public static class ChooseCommand
         return ExitCodes.Ok;
     }
 
+    private static string Threads(int n) => n == 1 ? "1 thread" : $"{n} threads";
+
     private static List<Measured> MeasureAll(CliContext ctx, IReadOnlyList<VariantEntry> entries, Options o, IReadOnlyList<GroundTruthEntry>? truth)
     {
         var stats = new List<LatencyStats>();
         var top1 = new Dictionary<VariantEntry, double?>();
         void MeasureOne(VariantEntry e, Action? onRun)
         {
-            using var classifier = e.Create(null);
+            using var classifier = e.Create(new MobileNetOptions { Threads = o.Threads });
             float[] input = LatencyMeter.FixedInput(classifier.InputLength);
             float[] logits = new float[classifier.NumClasses];
             stats.Add(LatencyMeter.Measure(() => classifier.Run(input, logits), o.Warmup, o.Iterations, onRun));

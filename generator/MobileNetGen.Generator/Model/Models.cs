@@ -50,11 +50,12 @@ namespace MobileNetGen.Generator.Model
     /// <summary>A problem the planner found, reported later at the class's location.</summary>
     internal sealed record PlanProblem(string Id, EquatableArray<string> Args);
 
-    /// <summary>One layer of the plan: shapes, padding, where its packed weights sit, and the kernel it calls.</summary>
+    /// <summary>One layer of the plan: shapes, padding, where its packed weights sit, the kernel it calls and how threads share it
+    /// (<see cref="ThreadSplit"/>: rows, pixels, panels or none).</summary>
     internal sealed record LayerPlan(
         int Index, string Name, string SlimName, string Kind,
         int InH, int InW, int InC, int OutH, int OutW, int OutC, int Stride, int PadTop, int PadLeft, int PadBottom, int PadRight,
-        long Macs, long Parameters, long WeightOffset, long WeightCount, long BiasOffset, string Packing);
+        long Macs, long Parameters, long WeightOffset, long WeightCount, long BiasOffset, string Packing, string ThreadSplit);
 
     /// <summary>
     /// Everything the emitter needs for one class: the network with fixed shapes and its packed weights.

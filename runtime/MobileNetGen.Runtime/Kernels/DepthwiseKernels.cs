@@ -17,13 +17,15 @@ namespace MobileNetGen.Runtime.Kernels;
 public static unsafe class DepthwiseKernels
 {
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    /// <param name="rowStart">First output row to compute (a thread's share: rows are independent).</param>
+    /// <param name="rowEnd">One past the last output row to compute.</param>
     public static void Run(SimdPath path, float* input, float* output, float* packed, float* bias,
-        int inH, int inW, int channels, int outH, int outW, int stride, int padTop, int padLeft)
+        int inH, int inW, int channels, int outH, int outW, int stride, int padTop, int padLeft, int rowStart, int rowEnd)
     {
         var s = new Shape(inH, inW, channels, outH, outW, stride, padTop, padLeft);
         // Row by row, all channel blocks per row: the three input rows stay in cache while each block's nine tap
         // vectors are reloaded once per row (cheap), instead of streaming the whole image once per channel block.
-        for (int outY = 0; outY < outH; outY++)
+        for (int outY = rowStart; outY < rowEnd; outY++)
         {
             int c = 0;
             if (path == SimdPath.Vector512)

@@ -19,28 +19,32 @@ public static unsafe class PointwiseKernels
 {
     public const int PanelWidth = 16;
 
+    /// <summary>Computes output channels <c>[panelStart·16, panelEnd·16)</c> of <paramref name="pixels"/> pixels
+    /// (<paramref name="cout"/> stays the row stride of the output). A thread's share is a range of pixels (pass offset
+    /// pointers and its pixel count) or a range of panels; either way each output is summed in the same order.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Run(SimdPath path, float* input, float* output, float* packed, float* bias, int pixels, int cin, int cout)
+    public static void Run(SimdPath path, float* input, float* output, float* packed, float* bias, int pixels, int cin, int cout,
+        int panelStart, int panelEnd)
     {
-        Debug.Assert(cout % PanelWidth == 0);
+        Debug.Assert(cout % PanelWidth == 0 && 0 <= panelStart && panelStart <= panelEnd && panelEnd <= cout / PanelWidth);
         switch (path)
         {
-            case SimdPath.Vector512: Vector512Kernel(input, output, packed, bias, pixels, cin, cout); break;
-            case SimdPath.Vector256: Vector256Kernel(input, output, packed, bias, pixels, cin, cout); break;
-            case SimdPath.Vector128: Vector128Kernel(input, output, packed, bias, pixels, cin, cout); break;
-            default: ScalarKernel(input, output, packed, bias, pixels, cin, cout); break;
+            case SimdPath.Vector512: Vector512Kernel(input, output, packed, bias, pixels, cin, cout, panelStart, panelEnd); break;
+            case SimdPath.Vector256: Vector256Kernel(input, output, packed, bias, pixels, cin, cout, panelStart, panelEnd); break;
+            case SimdPath.Vector128: Vector128Kernel(input, output, packed, bias, pixels, cin, cout, panelStart, panelEnd); break;
+            default: ScalarKernel(input, output, packed, bias, pixels, cin, cout, panelStart, panelEnd); break;
         }
     }
 
     /// <summary>6 pixels × 32 channels (two panels) per register tile: 12 accumulators.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Vector512Kernel(float* input, float* output, float* packed, float* bias, int pixels, int cin, int cout)
+    public static void Vector512Kernel(float* input, float* output, float* packed, float* bias, int pixels, int cin, int cout, int panelStart, int panelEnd)
     {
         const int MR = 6;
         var zero = Vector512<float>.Zero;
         var six = Vector512.Create(6f);
-        int panels = cout / PanelWidth;
-        int panel = 0;
+        int panels = panelEnd;
+        int panel = panelStart;
         for (; panel + 2 <= panels; panel += 2)
         {
             float* w0 = packed + (long)panel * cin * PanelWidth;
@@ -133,13 +137,12 @@ public static unsafe class PointwiseKernels
 
     /// <summary>6 pixels × 16 channels (one panel = two vectors) per tile: 12 accumulators, fits AVX2's 16 registers.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Vector256Kernel(float* input, float* output, float* packed, float* bias, int pixels, int cin, int cout)
+    public static void Vector256Kernel(float* input, float* output, float* packed, float* bias, int pixels, int cin, int cout, int panelStart, int panelEnd)
     {
         const int MR = 6;
         var zero = Vector256<float>.Zero;
         var six = Vector256.Create(6f);
-        int panels = cout / PanelWidth;
-        for (int panel = 0; panel < panels; panel++)
+        for (int panel = panelStart; panel < panelEnd; panel++)
         {
             float* w = packed + (long)panel * cin * PanelWidth;
             var vb0 = Vector256.Load(bias + panel * PanelWidth);
@@ -194,13 +197,12 @@ public static unsafe class PointwiseKernels
 
     /// <summary>4 pixels × 16 channels (one panel = four vectors) per tile: 16 accumulators, for NEON's 32 registers.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Vector128Kernel(float* input, float* output, float* packed, float* bias, int pixels, int cin, int cout)
+    public static void Vector128Kernel(float* input, float* output, float* packed, float* bias, int pixels, int cin, int cout, int panelStart, int panelEnd)
     {
         const int MR = 4;
         var zero = Vector128<float>.Zero;
         var six = Vector128.Create(6f);
-        int panels = cout / PanelWidth;
-        for (int panel = 0; panel < panels; panel++)
+        for (int panel = panelStart; panel < panelEnd; panel++)
         {
             float* w = packed + (long)panel * cin * PanelWidth;
             float* b = bias + panel * PanelWidth;
@@ -264,12 +266,12 @@ public static unsafe class PointwiseKernels
     }
 
     /// <summary>The reference: one output at a time, same accumulation order as the SIMD paths.</summary>
-    public static void ScalarKernel(float* input, float* output, float* packed, float* bias, int pixels, int cin, int cout)
+    public static void ScalarKernel(float* input, float* output, float* packed, float* bias, int pixels, int cin, int cout, int panelStart, int panelEnd)
     {
         for (int p = 0; p < pixels; p++)
         {
             float* a = input + (long)p * cin;
-            for (int co = 0; co < cout; co++)
+            for (int co = panelStart * PanelWidth; co < panelEnd * PanelWidth; co++)
             {
                 float* w = packed + (long)(co / PanelWidth) * cin * PanelWidth + co % PanelWidth;
                 float acc = bias[co];

@@ -16,10 +16,12 @@ public static unsafe class StemKernels
     private const int Cin = 3;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    /// <param name="rowStart">First output row to compute (a thread's share: rows are independent).</param>
+    /// <param name="rowEnd">One past the last output row to compute.</param>
     public static void Run(SimdPath path, float* input, float* output, float* packed, float* bias,
-        int inH, int inW, int outH, int outW, int cout, int stride, int padTop, int padLeft)
+        int inH, int inW, int outH, int outW, int cout, int stride, int padTop, int padLeft, int rowStart, int rowEnd)
     {
-        var s = new Shape(inH, inW, outH, outW, cout, stride, padTop, padLeft);
+        var s = new Shape(inH, inW, outH, outW, cout, stride, padTop, padLeft, rowStart, rowEnd);
         int c = 0;
         if (path == SimdPath.Vector512)
             for (; c + 16 <= cout; c += 16) Block<F32x16, Vector512<float>>(input, output, packed, bias, s, c);
@@ -30,7 +32,7 @@ public static unsafe class StemKernels
         for (; c < cout; c++) Block<F32x1, float>(input, output, packed, bias, s, c);
     }
 
-    private readonly record struct Shape(int InH, int InW, int OutH, int OutW, int Cout, int Stride, int PadTop, int PadLeft);
+    private readonly record struct Shape(int InH, int InW, int OutH, int OutW, int Cout, int Stride, int PadTop, int PadLeft, int RowStart, int RowEnd);
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Block<TSimd, TVec>(float* input, float* output, float* packed, float* bias, Shape s, int c)
@@ -42,7 +44,7 @@ public static unsafe class StemKernels
         long rowStride = (long)s.InW * Cin;
         int firstInterior = (s.PadLeft + s.Stride - 1) / s.Stride;
         int lastInterior = Math.Min(s.OutW - 1, (s.InW - 3 + s.PadLeft) / s.Stride);
-        for (int outY = 0; outY < s.OutH; outY++)
+        for (int outY = s.RowStart; outY < s.RowEnd; outY++)
         {
             int inY0 = outY * s.Stride - s.PadTop;
             float* o = output + (long)outY * s.OutW * C + c;

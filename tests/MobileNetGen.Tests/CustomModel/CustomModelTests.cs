@@ -302,6 +302,6 @@ public sealed class CustomModelTests(CustomModelFixture fx) : IClassFixture<Cust
     /// <summary>A classifier without a network, to test the runtime's index and label mapping.</summary>
     private sealed unsafe class NoNetwork(MobileNetModelInfo info) : MobileNetClassifier(info, 16, null)
     {
-        protected override void Forward(float* input, float* logits, float* embeddings, float* bufferA, float* bufferB, SimdPath path) { }
+        protected override void Forward(float* input, float* logits, float* embeddings, float* bufferA, float* bufferB, SimdPath path, MobileNetGen.Runtime.Kernels.LayerRunner runner) { }
     }
 }
