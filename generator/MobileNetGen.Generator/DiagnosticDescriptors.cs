@@ -2,7 +2,7 @@ using Microsoft.CodeAnalysis;
 
 namespace MobileNetGen.Generator
 {
-    /// <summary>Every diagnostic the generator reports. IDs are contiguous; the README lists them.</summary>
+    /// <summary>Every diagnostic the generator reports (MNG0010 comes from the MSBuild weights step); the README lists them.</summary>
     internal static class DiagnosticDescriptors
     {
         private const string Category = "MobileNetGen";
@@ -46,6 +46,11 @@ namespace MobileNetGen.Generator
             "MNG0008", "Duplicate MobileNet weights",
             "Two weights files are named '{0}' ({1} and {2}): the first is used",
             Category, DiagnosticSeverity.Warning, isEnabledByDefault: true);
+
+        public static readonly DiagnosticDescriptor InvalidBuildProperty = new DiagnosticDescriptor(
+            "MNG0011", "Invalid MobileNetGen build property",
+            "MSBuild property {0} = '{1}' is not valid: {2}",
+            Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
 
         public static readonly DiagnosticDescriptor InternalError = new DiagnosticDescriptor(
             "MNG0009", "MobileNetGen internal error",

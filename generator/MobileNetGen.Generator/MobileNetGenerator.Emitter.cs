@@ -16,7 +16,7 @@ namespace MobileNetGen.Generator
             public static string HintName(ClassRequest r, string suffix) =>
                 (r.Namespace == null ? "" : r.Namespace + ".") + r.ClassName + suffix;
 
-            public static string EmitClassifier(NetworkPlan plan)
+            public static string EmitClassifier(NetworkPlan plan, BuildSettings settings)
             {
                 var r = plan.Request;
                 var sb = new StringBuilder();
@@ -53,7 +53,7 @@ namespace MobileNetGen.Generator
                 sb.AppendLine($"{I(2)}Macs: {plan.Macs}, Parameters: {plan.Parameters}, FeatureSize: {plan.FeatureSize}, WeightBytes: {EmbeddedBytes(plan)},");
                 sb.AppendLine($"{I(2)}ImageNetLabels: {(plan.ImageNetLabels ? "true" : "false")});");
                 sb.AppendLine();
-                if (plan.Labels.Count > 0)
+                if (plan.Labels.Count > 0 && settings.IncludeLabels)
                 {
                     sb.AppendLine($"{I(1)}/// <summary>The custom head's labels, in output order (weights metadata <c>labels_json</c>).</summary>");
                     sb.AppendLine($"{I(1)}private static readonly string[] s_labels =");
@@ -69,6 +69,18 @@ namespace MobileNetGen.Generator
                     sb.AppendLine($"{I(2)}(uint)outputIndex < (uint)s_labels.Length ? s_labels[outputIndex] : base.LabelOf(outputIndex);");
                     sb.AppendLine();
                 }
+                else if (!settings.IncludeLabels)
+                {
+                    sb.AppendLine($"{I(1)}/// <summary>MSBuild <c>MobileNetIncludeLabels</c> = false: no label text in this class; every output is \"class N\".</summary>");
+                    sb.AppendLine($"{I(1)}public override string LabelOf(int outputIndex) => NumberedLabel(outputIndex);");
+                    sb.AppendLine();
+                }
+                sb.AppendLine($"{I(1)}/// <summary>Threads per inference when <see cref=\"{Runtime}.MobileNetOptions.Threads\"/> is 0 (MSBuild <c>MobileNetThreads</c>{(settings.DefaultThreads == BuildSettingsReader.AutoThreads ? " = auto: one per processor" : "")}).</summary>");
+                if (settings.DefaultThreads == BuildSettingsReader.AutoThreads)
+                    sb.AppendLine($"{I(1)}public static int DefaultThreads => global::System.Math.Min(global::System.Environment.ProcessorCount, {Kernels}.LayerRunner.MaxThreads);");
+                else
+                    sb.AppendLine($"{I(1)}public const int DefaultThreads = {settings.DefaultThreads};");
+                sb.AppendLine();
                 sb.AppendLine($"{I(1)}/// <summary>Largest activation between two layers, in floats: sizes each ping-pong buffer of the workspace.</summary>");
                 sb.AppendLine($"{I(1)}private const long ActivationElements = {plan.MaxActivation};");
                 sb.AppendLine();
@@ -76,7 +88,7 @@ namespace MobileNetGen.Generator
                 sb.AppendLine($"{I(1)}public {r.ClassName}() : this(null) {{ }}");
                 sb.AppendLine();
                 sb.AppendLine($"{I(1)}/// <summary>Creates a classifier with its own workspace; <paramref name=\"options\"/> chooses the SIMD path, threads and resize.</summary>");
-                sb.AppendLine($"{I(1)}public {r.ClassName}({Runtime}.MobileNetOptions? options) : base(ModelInfo, ActivationElements, options) {{ }}");
+                sb.AppendLine($"{I(1)}public {r.ClassName}({Runtime}.MobileNetOptions? options) : base(ModelInfo, ActivationElements, options, DefaultThreads) {{ }}");
                 sb.AppendLine();
 
                 // Forward: the convolutions (through the runner, which splits each across threads), then the head.

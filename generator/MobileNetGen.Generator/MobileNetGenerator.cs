@@ -31,6 +31,7 @@ namespace MobileNetGen.Generator
             public const string Requests = "Requests";
             public const string Weights = "Weights";
             public const string Plans = "Plans";
+            public const string Settings = "Settings";
         }
 
         public void Initialize(IncrementalGeneratorInitializationContext context)
@@ -57,11 +58,28 @@ namespace MobileNetGen.Generator
                 .Select(static (pair, ct) => Planner.Plan(pair.Left, pair.Right, ct))
                 .WithTrackingName(TrackingNames.Plans);
 
-            context.RegisterSourceOutput(plans, static (spc, result) =>
+            // The app's MSBuild properties: defaults for every class, and possibly one class declared without code.
+            var settings = context.AnalyzerConfigOptionsProvider
+                .Select(static (o, _) => BuildSettingsReader.Read(o.GlobalOptions))
+                .WithTrackingName(TrackingNames.Settings);
+            var msbuildPlan = settings
+                .Select(static (s, _) => s.MsBuildClass)
+                .Combine(weights)
+                .Select(static (pair, ct) => pair.Left == null ? null : Planner.Plan(pair.Left, pair.Right, ct));
+
+            // Output: the weights file depends on the plan only; the classifier file also on the settings (cheap to redo).
+            context.RegisterSourceOutput(plans, static (spc, plan) => EmitWeights(spc, plan));
+            context.RegisterSourceOutput(plans.Combine(settings), static (spc, pair) => EmitClassifier(spc, pair.Left, pair.Right));
+            context.RegisterSourceOutput(msbuildPlan.Combine(settings), static (spc, pair) =>
             {
-                if (result.Plan == null) return;
-                spc.AddSource(Emitter.HintName(result.Request, ".g.cs"), SourceText.From(Emitter.EmitClassifier(result.Plan), Encoding.UTF8));
-                spc.AddSource(Emitter.HintName(result.Request, ".Weights.g.cs"), SourceText.From(Emitter.EmitWeights(result.Plan), Encoding.UTF8));
+                if (pair.Left == null) return;
+                EmitWeights(spc, pair.Left);
+                EmitClassifier(spc, pair.Left, pair.Right);
+                foreach (var problem in pair.Left.Problems) spc.ReportDiagnostic(ToDiagnostic(problem.Id, null, problem.Args));
+            });
+            context.RegisterSourceOutput(settings, static (spc, s) =>
+            {
+                foreach (var problem in s.Problems) spc.ReportDiagnostic(ToDiagnostic(problem.Id, null, problem.Args));
             });
 
             // Diagnostics: the parser's own, plus the planner's problems placed at the class that asked.
@@ -80,6 +98,18 @@ namespace MobileNetGen.Generator
                     break;
                 }
             });
+        }
+
+        private static void EmitClassifier(SourceProductionContext spc, PlanResult result, BuildSettings settings)
+        {
+            if (result.Plan == null) return;
+            spc.AddSource(Emitter.HintName(result.Request, ".g.cs"), SourceText.From(Emitter.EmitClassifier(result.Plan, settings), Encoding.UTF8));
+        }
+
+        private static void EmitWeights(SourceProductionContext spc, PlanResult result)
+        {
+            if (result.Plan == null) return;
+            spc.AddSource(Emitter.HintName(result.Request, ".Weights.g.cs"), SourceText.From(Emitter.EmitWeights(result.Plan), Encoding.UTF8));
         }
 
         private static WeightsSource LoadWeights(AdditionalText file, System.Threading.CancellationToken ct)
@@ -111,6 +141,7 @@ namespace MobileNetGen.Generator
             "MNG0006" => DiagnosticDescriptors.UnsupportedOption,
             "MNG0007" => DiagnosticDescriptors.SyntheticWeights,
             "MNG0008" => DiagnosticDescriptors.DuplicateWeights,
+            "MNG0011" => DiagnosticDescriptors.InvalidBuildProperty,
             _ => DiagnosticDescriptors.InternalError,
         };
     }

@@ -26,6 +26,7 @@ public abstract unsafe class MobileNetClassifier : IDisposable
     private readonly float* _workspace;
     private readonly float* _bufferA, _bufferB, _input, _logits, _probabilities, _embeddings;
     private readonly int[] _topIndices;
+    private readonly string?[] _numberedLabels;
     private readonly LayerRunner _runner;
     private int _busy;
     private bool _disposed;
@@ -33,14 +34,16 @@ public abstract unsafe class MobileNetClassifier : IDisposable
     /// <param name="info">Build-time facts about the model.</param>
     /// <param name="activationElements">Largest activation tensor in floats; sizes each of the two ping-pong buffers.</param>
     /// <param name="options">Runtime choices (SIMD path, threads, resize).</param>
-    protected MobileNetClassifier(MobileNetModelInfo info, long activationElements, MobileNetOptions? options)
+    /// <param name="defaultThreads">Threads when <paramref name="options"/> leaves <see cref="MobileNetOptions.Threads"/> at 0
+    /// (the generated class passes the app's MSBuild <c>MobileNetThreads</c>).</param>
+    protected MobileNetClassifier(MobileNetModelInfo info, long activationElements, MobileNetOptions? options, int defaultThreads = 1)
     {
         Info = info;
         SimdPath = ResolveSimdPath(options?.Simd ?? SimdPath.Auto);
         Resize = options?.Resize ?? ResizeMethod.TensorFlowBilinear;
-        int threads = options?.Threads ?? 1;
+        int threads = options?.Threads is int t && t != 0 ? t : defaultThreads;
         if (threads < 1 || threads > LayerRunner.MaxThreads)
-            throw new ArgumentOutOfRangeException(nameof(options), threads, $"Threads must be in 1..{LayerRunner.MaxThreads}");
+            throw new ArgumentOutOfRangeException(nameof(options), threads, $"Threads must be in 1..{LayerRunner.MaxThreads} (0: the class's default)");
         long input = (long)info.Resolution * info.Resolution * 3;
         long[] sizes = { activationElements, activationElements, input, info.NumClasses, info.NumClasses, info.FeatureSize };
         long total = 0;
@@ -55,6 +58,7 @@ public abstract unsafe class MobileNetClassifier : IDisposable
         _probabilities = p; p += Round(sizes[4]);
         _embeddings = p;
         _topIndices = new int[info.NumClasses];
+        _numberedLabels = new string[info.NumClasses];
         WorkspaceBytes = total * sizeof(float);
         _runner = new LayerRunner(threads);
 
@@ -212,10 +216,17 @@ public abstract unsafe class MobileNetClassifier : IDisposable
     /// (<c>class N</c> when its weights carried none).</summary>
     public virtual string LabelOf(int outputIndex)
     {
-        if (!Info.ImageNetLabels) return $"class {outputIndex}";
+        if (!Info.ImageNetLabels) return NumberedLabel(outputIndex);
         int i = ImageNetIndexOf(outputIndex);
-        return (uint)i < (uint)ImageNetLabels.All.Length ? ImageNetLabels.All[i] : $"class {outputIndex}";
+        return (uint)i < (uint)ImageNetLabels.All.Length ? ImageNetLabels.All[i] : NumberedLabel(outputIndex);
     }
+
+    /// <summary><c>class N</c>: the label of an output that has no label text (made once per output and instance, so that
+    /// classifying stays allocation-free after the first time).</summary>
+    protected string NumberedLabel(int outputIndex) =>
+        (uint)outputIndex < (uint)_numberedLabels.Length
+            ? _numberedLabels[outputIndex] ??= $"class {outputIndex}"
+            : $"class {outputIndex}";
 
     /// <summary>The widest path the hardware accelerates, or the forced one.</summary>
     public static SimdPath ResolveSimdPath(SimdPath requested)

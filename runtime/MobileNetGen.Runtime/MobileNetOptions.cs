@@ -8,9 +8,10 @@ public sealed class MobileNetOptions
 {
     public SimdPath Simd { get; init; } = SimdPath.Auto;
 
-    /// <summary>Threads one inference is split across (default 1; at most <see cref="Kernels.LayerRunner.MaxThreads"/>).
-    /// The instance starts <c>Threads − 1</c> persistent workers; results are bit-identical for any count.</summary>
-    public int Threads { get; init; } = 1;
+    /// <summary>Threads one inference is split across, 1 to <see cref="Kernels.LayerRunner.MaxThreads"/>; 0 (the default)
+    /// takes the class's default (MSBuild <c>MobileNetThreads</c>, else 1). The instance starts <c>Threads − 1</c>
+    /// persistent workers; results are bit-identical for any count.</summary>
+    public int Threads { get; init; }
 
     /// <summary>How images are scaled to the input size: TF-slim's TF1 bilinear (default) or antialiased (Pillow-like).</summary>
     public Imaging.ResizeMethod Resize { get; init; } = Imaging.ResizeMethod.TensorFlowBilinear;

@@ -16,6 +16,15 @@ namespace MobileNetGen.Generator.Model
         string? WeightsName,
         bool Synthetic);
 
+    /// <summary>
+    /// The app's MSBuild choices (<c>MobileNetVariant</c> and friends, see <c>BuildSettingsReader</c>): a classifier declared
+    /// without code, the default thread count (−1: one per processor) and whether label text is embedded.
+    /// </summary>
+    internal sealed record BuildSettings(ClassRequest? MsBuildClass, int DefaultThreads, bool IncludeLabels, EquatableArray<PlanProblem> Problems)
+    {
+        public static readonly BuildSettings Default = new BuildSettings(null, 1, true, EquatableArray<PlanProblem>.Empty);
+    }
+
     /// <summary>A source location reduced to plain values.</summary>
     internal sealed record LocationInfo(string FilePath, TextSpan Span, LinePositionSpan LineSpan)
     {

@@ -42,13 +42,22 @@ public class ThreadingTests
     }
 
     [Theory]
-    [InlineData(0)]
     [InlineData(-1)]
+    [InlineData(-64)]
     [InlineData(LayerRunner.MaxThreads + 1)]
     public void Thread_count_out_of_range_is_an_argument_error(int threads)
     {
         var e = Assert.Throws<ArgumentOutOfRangeException>(() => VariantCatalog.Create("0.25_128", new MobileNetOptions { Threads = threads }));
         Assert.Contains("Threads", e.Message);
+    }
+
+    [Fact]
+    public void Threads_0_or_unset_takes_the_class_default_of_1()
+    {
+        using var unset = VariantCatalog.Create("0.25_128");
+        using var zero = VariantCatalog.Create("0.25_128", new MobileNetOptions { Threads = 0 });
+        Assert.Equal(1, unset.Threads);
+        Assert.Equal(1, zero.Threads);
     }
 
     [Fact]

@@ -4,6 +4,7 @@ using System.Text;
 using generator::MobileNetGen.Generator;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.Diagnostics;
 using Microsoft.CodeAnalysis.Text;
 using MobileNetGen.Tests.Reference;
 
@@ -63,13 +64,37 @@ internal static class GeneratorHarness
             _references.Value,
             new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, allowUnsafe: true, nullableContextOptions: NullableContextOptions.Enable));
 
-    public static GeneratorDriver Driver(IEnumerable<AdditionalText> additionalTexts, bool track = false) =>
+    public static GeneratorDriver Driver(IEnumerable<AdditionalText> additionalTexts, bool track = false,
+        IReadOnlyDictionary<string, string>? buildProperties = null) =>
         CSharpGeneratorDriver.Create(
             new[] { new MobileNetGenerator().AsSourceGenerator() },
             additionalTexts,
             ParseOptions,
-            optionsProvider: null,
+            optionsProvider: buildProperties == null ? null : new BuildPropertiesProvider(buildProperties),
             driverOptions: new GeneratorDriverOptions(IncrementalGeneratorOutputKind.None, trackIncrementalGeneratorSteps: track));
+
+    /// <summary>Runs the generator once with MSBuild properties (as <c>CompilerVisibleProperty</c> passes them).</summary>
+    public static (GeneratorDriverRunResult Result, Compilation Output) Run(string source, IReadOnlyDictionary<string, string> buildProperties,
+        params AdditionalText[] additionalTexts)
+    {
+        var driver = Driver(additionalTexts, buildProperties: buildProperties).RunGeneratorsAndUpdateCompilation(Compilation(source), out var output, out _);
+        return (driver.GetRunResult(), output);
+    }
+
+    /// <summary>Global analyzer options as MSBuild writes them: <c>build_property.NAME = value</c>.</summary>
+    private sealed class BuildPropertiesProvider(IReadOnlyDictionary<string, string> properties) : AnalyzerConfigOptionsProvider
+    {
+        private readonly Options _global = new(properties.ToDictionary(kv => "build_property." + kv.Key, kv => kv.Value));
+        public override AnalyzerConfigOptions GlobalOptions => _global;
+        public override AnalyzerConfigOptions GetOptions(SyntaxTree tree) => Options.Empty;
+        public override AnalyzerConfigOptions GetOptions(AdditionalText textFile) => Options.Empty;
+
+        private sealed class Options(Dictionary<string, string> values) : AnalyzerConfigOptions
+        {
+            public static readonly Options Empty = new(new Dictionary<string, string>());
+            public override bool TryGetValue(string key, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out string? value) => values.TryGetValue(key, out value);
+        }
+    }
 
     /// <summary>Runs the generator once; returns the run result and the updated compilation.</summary>
     public static (GeneratorDriverRunResult Result, Compilation Output) Run(string source, params AdditionalText[] additionalTexts)
