@@ -20,16 +20,18 @@ public sealed class PackageFactAttribute : FactAttribute
 /// The NuGet path end to end: packs MobileNetGen, MobileNetGen.Runtime and MobileNetGen.Weights.0_25_224 into a temporary
 /// local feed, creates an app outside the repository (its own nuget.config: the feed, nuget.org, and the machine's global
 /// packages folder as a fallback so that ImageSharp needs no network), restores into a private packages folder (never a
-/// stale copy of our packages), builds, runs it on grace_hopper.bmp and expects "bow tie". About a minute on 2 cores.
+/// stale copy of our packages), builds, runs it on grace_hopper.bmp and expects "bow tie"; then publishes the same app
+/// with NativeAOT and runs the binary. The app declares one class by attribute and one by MSBuild properties
+/// (MobileNetVariant, MobileNetThreads, MobileNetIsa). A few minutes on 2 cores.
 /// </summary>
 [Collection(nameof(PackageTests))]
 [CollectionDefinition(nameof(PackageTests), DisableParallelization = true)]
 public sealed class PackageTests(ITestOutputHelper output)
 {
-    private static readonly TimeSpan StepTimeout = TimeSpan.FromMinutes(4);
+    private static readonly TimeSpan StepTimeout = TimeSpan.FromMinutes(8);
 
     [PackageFact]
-    public void PackedGeneratorRuntimeAndWeights_BuildAndRunAnAppThatClassifies()
+    public void Packed_packages_build_an_app_that_classifies_under_JIT_and_NativeAOT()
     {
         string root = Path.Combine(Path.GetTempPath(), "mobilenetgen-pack-" + Guid.NewGuid().ToString("N"));
         string feed = Path.Combine(root, "feed"), packages = Path.Combine(root, "packages"), app = Path.Combine(root, "app");
@@ -81,6 +83,7 @@ public sealed class PackageTests(ITestOutputHelper output)
                   </fallbackPackageFolders>
                 </configuration>
                 """);
+            // The app states its choices the way the README shows: one class by attribute, one by MSBuild properties alone.
             File.WriteAllText(Path.Combine(app, "PackagedApp.csproj"), """
                 <Project Sdk="Microsoft.NET.Sdk">
                   <PropertyGroup>
@@ -89,6 +92,10 @@ public sealed class PackageTests(ITestOutputHelper output)
                     <Nullable>enable</Nullable>
                     <ImplicitUsings>enable</ImplicitUsings>
                     <InvariantGlobalization>true</InvariantGlobalization>
+                    <MobileNetVariant>0.25_224</MobileNetVariant>
+                    <MobileNetClassName>Birds</MobileNetClassName>
+                    <MobileNetThreads>2</MobileNetThreads>
+                    <MobileNetIsa>x86-64-v3</MobileNetIsa>
                   </PropertyGroup>
                   <ItemGroup>
                     <PackageReference Include="MobileNetGen" Version="0.1.0" />
@@ -98,10 +105,14 @@ public sealed class PackageTests(ITestOutputHelper output)
                 """);
             File.WriteAllText(Path.Combine(app, "Program.cs"), """
                 using MobileNetGen;
+                using System.Runtime.Intrinsics;
 
                 using var net = new PackagedApp.Net();
                 foreach (var p in net.Classify(args[0], 3))
                     Console.WriteLine($"{p.ImageNetIndex}\t{p.Label}\t{p.Probability:0.0000}");
+                using var birds = new PackagedApp.Birds();   // declared by <MobileNetVariant> in the project file
+                var top = birds.Classify(args[0], 1)[0];
+                Console.WriteLine($"birds\t{top.ImageNetIndex}\t{top.Label}\tthreads={birds.Threads}\tsimd={birds.SimdPath}\tv256={Vector256.IsHardwareAccelerated}");
 
                 namespace PackagedApp
                 {
@@ -110,16 +121,47 @@ public sealed class PackageTests(ITestOutputHelper output)
                 }
                 """);
 
+            string photo = Path.Combine(AppContext.BaseDirectory, "Fixtures", "grace_hopper.bmp");
             DotnetWithPackages(app, packages, "build", "-c", "Release", "-nodeReuse:false");
             string dll = Path.Combine(app, "bin", "Release", "net10.0", "PackagedApp.dll");
-            string stdout = DotnetWithPackages(app, packages, dll, Path.Combine(AppContext.BaseDirectory, "Fixtures", "grace_hopper.bmp"));
-            string first = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries)[0];
-            Assert.StartsWith("458\tbow tie\t", first);
+            AssertClassifies(DotnetWithPackages(app, packages, dll, photo), "JIT");
+
+            // The same app as a NativeAOT binary (MobileNetIsa x86-64-v3 from the package's targets: Vector256 accelerated).
+            string publish = Path.Combine(root, "publish");
+            DotnetWithPackages(app, packages, "publish", "-c", "Release", "-r", "linux-x64", "-p:PublishAot=true", "-o", publish, "-nodeReuse:false");
+            string exe = Path.Combine(publish, "PackagedApp");
+            Assert.True(File.Exists(exe), $"NativeAOT publish wrote no {exe}");
+            Assert.False(File.Exists(Path.Combine(publish, "PackagedApp.dll")), "the publish is not NativeAOT: an IL PackagedApp.dll was written");
+            string aot = Run(exe, photo);
+            AssertClassifies(aot, "NativeAOT");
+            Assert.Contains("v256=True", aot);
+            output.WriteLine($"NativeAOT binary: {new FileInfo(exe).Length / 1e6:0.00} MB");
         }
         finally
         {
             try { Directory.Delete(root, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
         }
+    }
+
+    private static void AssertClassifies(string stdout, string flavour)
+    {
+        var lines = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.True(lines.Length == 4, $"{flavour}: expected 3 predictions and the Birds line, got:\n{stdout}");
+        Assert.StartsWith("458\tbow tie\t", lines[0]);
+        Assert.StartsWith("birds\t458\tbow tie\tthreads=2\t", lines[3]);
+    }
+
+    /// <summary>Runs a program; fails the test with its output on a non-zero exit or a timeout.</summary>
+    private string Run(string program, params string[] args)
+    {
+        var psi = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (string a in args) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        if (!p.WaitForExit(StepTimeout)) { p.Kill(entireProcessTree: true); Assert.Fail($"{program} timed out"); }
+        if (p.ExitCode != 0) Assert.Fail($"{program} exited {p.ExitCode}\n{stdout.Result}\n{stderr.Result}");
+        return stdout.Result;
     }
 
     private string Dotnet(string workingDirectory, params string[] args) => DotnetWithPackages(workingDirectory, null, args);
