@@ -118,20 +118,21 @@ internal static class CustomTfjsModel
             s.Write(b);
         }
     }
+}
 
-    private sealed class SplitMix64(ulong state)
+/// <summary>SplitMix64: the seeded generator of the test models' custom heads.</summary>
+internal sealed class SplitMix64(ulong state)
+{
+    public ulong Next()
     {
-        public ulong Next()
-        {
-            ulong z = state += 0x9E3779B97F4A7C15UL;
-            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-            z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-            return z ^ (z >> 31);
-        }
-
-        /// <summary>Uniform in [0, 1) with 24 bits.</summary>
-        public float NextFloat() => (Next() >> 40) * (1f / (1 << 24));
+        ulong z = state += 0x9E3779B97F4A7C15UL;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return z ^ (z >> 31);
     }
+
+    /// <summary>Uniform in [0, 1) with 24 bits.</summary>
+    public float NextFloat() => (Next() >> 40) * (1f / (1 << 24));
 }
 
 /// <summary>Generates a classifier from canonical weights with the real generator, compiles it in memory and loads it.</summary>
