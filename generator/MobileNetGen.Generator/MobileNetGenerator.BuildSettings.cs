@@ -13,7 +13,8 @@ namespace MobileNetGen.Generator
         /// The app's MSBuild choices (build/MobileNetGen.props makes them visible to the compiler):
         /// <list type="bullet">
         /// <item><c>MobileNetVariant</c>: declares a classifier without code (class <c>MobileNetClassName</c>, default
-        /// <c>MobileNetModel</c>, in the project's <c>RootNamespace</c>; weights <c>MobileNetWeightsName</c> or the variant's default).</item>
+        /// <c>MobileNetModel</c>, in the project's <c>RootNamespace</c>; weights <c>MobileNetWeightsName</c> or the variant's default,
+        /// or <c>MobileNetSynthetic</c> = true for synthetic weights).</item>
         /// <item><c>MobileNetThreads</c>: the default thread count of every generated classifier (a number, or <c>auto</c> for
         /// one per processor); <see cref="Runtime"/>'s <c>MobileNetOptions.Threads</c> still overrides it per instance.</item>
         /// <item><c>MobileNetIncludeLabels</c>: <c>false</c> embeds no label text for custom heads (labels read "class N").</item>
@@ -27,6 +28,7 @@ namespace MobileNetGen.Generator
             public const string WeightsName = "MobileNetWeightsName";
             public const string Threads = "MobileNetThreads";
             public const string IncludeLabels = "MobileNetIncludeLabels";
+            public const string Synthetic = "MobileNetSynthetic";
 
             /// <summary>Threads value meaning "one per processor", resolved at run time.</summary>
             public const int AutoThreads = -1;
@@ -69,14 +71,20 @@ namespace MobileNetGen.Generator
                     string className = Get(ClassName) ?? "MobileNetModel";
                     string? ns = Get("RootNamespace");
                     string? weights = Get(WeightsName);
-                    if (!SyntaxFacts.IsValidIdentifier(className))
+                    bool synthetic = false;
+                    string? syntheticText = Get(Synthetic);
+                    if (syntheticText != null && !bool.TryParse(syntheticText, out synthetic))
+                        Problem(Synthetic, syntheticText, "use true or false");
+                    else if (synthetic && weights != null)
+                        Problem(Synthetic, syntheticText!, "MobileNetWeightsName and MobileNetSynthetic = true cannot be combined: synthetic weights come from a seed, not a file");
+                    else if (!SyntaxFacts.IsValidIdentifier(className))
                         Problem(ClassName, className, "it is not a C# identifier");
                     else if (ns != null && !IsNamespace(ns))
                         Problem("RootNamespace", ns, "it is not a C# namespace name (the MobileNetVariant class goes there)");
                     else if (weights != null && weights.IndexOfAny(new[] { '/', '\\', ':' }) >= 0)
                         Problem(WeightsName, weights, "it must be a file stem such as mobilenet_v1_0.25_224, not a path");
                     else
-                        request = new ClassRequest(ns, className, "public", variant, weights, Synthetic: false);
+                        request = new ClassRequest(ns, className, "public", variant, weights, synthetic);
                 }
                 else if (Get(ClassName) is string orphan)
                     Problem(ClassName, orphan, "it names the class that MobileNetVariant declares, and MobileNetVariant is not set");

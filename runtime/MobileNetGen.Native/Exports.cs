@@ -117,6 +117,26 @@ internal static unsafe class Exports
         }
     }
 
+    [UnmanagedCallersOnly(EntryPoint = "mng_output_label")]
+    public static byte* OutputLabel(int output)
+    {
+        try
+        {
+            EnsureStatic();
+            if ((uint)output >= (uint)s_info.NumClasses)
+            {
+                Fail(MngStatus.Argument, $"output index {output} is outside 0..{s_info.NumClasses - 1}");
+                return null;
+            }
+            return s_outputLabels[output];
+        }
+        catch (Exception e)
+        {
+            Internal(e);
+            return null;
+        }
+    }
+
     [UnmanagedCallersOnly(EntryPoint = "mng_label")]
     public static byte* Label(int index)
     {

@@ -138,6 +138,10 @@ int main(int argc, char** argv) {
     CHECK(mng_label(458) && strstr(mng_label(458), "bow tie") != NULL, "mng_label(458) = \"%s\"", mng_label(458) ? mng_label(458) : "(null)");
     CHECK(mng_label(1001) == NULL && strlen(mng_last_error()) > 0, "mng_label(1001) -> NULL (%s)", mng_last_error());
     CHECK(mng_label(-1) == NULL, "mng_label(-1) -> NULL");
+    CHECK(mng_output_label(0) != NULL && mng_output_label(info.num_classes - 1) != NULL, "mng_output_label covers 0..num_classes-1");
+    CHECK(mng_output_label(info.num_classes) == NULL && mng_output_label(-1) == NULL, "mng_output_label out of range -> NULL");
+    if (info.num_classes == 1001)
+        CHECK(strcmp(mng_output_label(458), mng_label(458)) == 0, "mng_output_label(458) = mng_label(458) for a 1001-class slim model");
 
     mng_handle* h = NULL;
     rc = mng_create(&h);

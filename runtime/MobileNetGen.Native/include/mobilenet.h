@@ -107,6 +107,11 @@ int32_t mng_embeddings(mng_handle* handle, float* out, int32_t capacity);
  * mng_last_error) for an index out of range. */
 const char* mng_label(int32_t index);
 
+/* Label of model output 0..num_classes-1, whatever the head: the ImageNet label for Google's models, the model's own
+ * label for a custom (fine-tuned) head, "class N" when it has none. Static string; NULL (and MNG_E_ARGUMENT in
+ * mng_last_error) for an index out of range. */
+const char* mng_output_label(int32_t output);
+
 /* Message of the last failed call on THIS thread (thread-local), "" if none failed yet. Not cleared by successful
  * calls. Valid until the next failing call on the same thread. Never NULL. (Each thread that sees an error gets a
  * 1 KiB message buffer, kept until the process exits.) */

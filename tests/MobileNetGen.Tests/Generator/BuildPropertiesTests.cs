@@ -91,6 +91,7 @@ public class BuildPropertiesTests(ITestOutputHelper output)
     [InlineData("MobileNetClassName", "1Net")]
     [InlineData("MobileNetWeightsName", "weights/mobilenet_v1_0.25_128")]
     [InlineData("RootNamespace", "My-App")]
+    [InlineData("MobileNetSynthetic", "yes")]
     public void Bad_property_values_are_MNG0011_naming_property_and_value(string property, string value)
     {
         var properties = new Dictionary<string, string> { ["MobileNetVariant"] = "0.25_128", [property] = value };
@@ -100,6 +101,28 @@ public class BuildPropertiesTests(ITestOutputHelper output)
         Assert.Equal(DiagnosticSeverity.Error, d.Severity);
         Assert.Contains(property, d.GetMessage());
         Assert.Contains(value, d.GetMessage());
+    }
+
+    [Fact]
+    public void MobileNetSynthetic_gives_the_MSBuild_class_synthetic_weights_and_says_so()
+    {
+        var (diagnostics, sources, compilation) = Run(NoClasses, new() { ["MobileNetVariant"] = "1.0_128", ["MobileNetSynthetic"] = "true" });
+        var d = Assert.Single(diagnostics);
+        Assert.Equal("MNG0007", d.Id);
+        Assert.Contains("SYNTHETIC", d.GetMessage());
+        Assert.Contains("WeightsKind.Synthetic", Classifier(sources, "MobileNetModel.g.cs"));
+        Assert.Empty(compilation.GetDiagnostics().Where(x => x.Severity == DiagnosticSeverity.Error));
+    }
+
+    [Fact]
+    public void MobileNetSynthetic_with_a_weights_name_is_MNG0011()
+    {
+        var (diagnostics, sources, _) = Run(NoClasses, new()
+        {
+            ["MobileNetVariant"] = "0.25_128", ["MobileNetSynthetic"] = "true", ["MobileNetWeightsName"] = Stem128,
+        });
+        Assert.Equal("MNG0011", Assert.Single(diagnostics).Id);
+        Assert.Empty(sources);
     }
 
     [Fact]
