@@ -31,8 +31,9 @@ public static class FuzzTargets
     public const string TfjsShardName = "shard.bin";
 
     /// <summary>
-    /// The image target's pixel budget (<see cref="ImageLoader.MaxPixels"/>): lower than the 50-megapixel default so that
-    /// an input whose header claims a large-but-allowed size costs milliseconds, not seconds; the refusal path is the same.
+    /// The pixel budget (<see cref="ImageLoader.MaxPixels"/>) the AFL harness sets for the image target: lower than the
+    /// 50-megapixel default so that an input whose header claims a large-but-allowed size costs milliseconds, not seconds;
+    /// the refusal path is the same. The target itself leaves the process-wide setting alone (the test suite keeps the default).
     /// </summary>
     public const long ImageMaxPixels = 1L << 22;
 
@@ -159,7 +160,6 @@ public static class FuzzTargets
 
     private static void LoadImage(byte[] data)
     {
-        if (ImageLoader.MaxPixels != ImageMaxPixels) ImageLoader.MaxPixels = ImageMaxPixels;
         // Both public in-memory entry points: the span overload, and a non-seekable stream (buffered by the loader).
         if (data.Length > 0 && (data[^1] & 1) == 1)
         {

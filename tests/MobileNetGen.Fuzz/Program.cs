@@ -10,6 +10,7 @@ using MobileNetGen.Fuzzing;
 if (args.Length < 2) return Usage();
 string mode = args[0], target = args[1];
 if (Array.IndexOf(FuzzTargets.Names, target) < 0) return Usage();
+if (target == FuzzTargets.Image) MobileNetGen.Runtime.Imaging.ImageLoader.MaxPixels = FuzzTargets.ImageMaxPixels;
 string workDir = Path.Combine(Path.GetTempPath(), $"mng-fuzz-{target}-{Environment.ProcessId}");
 try
 {
