@@ -94,7 +94,7 @@ public static class FuzzTargets
     {
         string dir = Path.Combine(workDir, "tfjs");
         Directory.CreateDirectory(dir);
-        var parts = Split(data, TfjsSeparator, 3);
+        var parts = SplitTfjs(data);
         File.WriteAllBytes(Path.Combine(dir, "model.json"), parts[0]);
         string shard = Path.Combine(dir, TfjsShardName), labels = Path.Combine(dir, "labels.txt");
         if (parts.Count > 1) File.WriteAllBytes(shard, parts[1]); else File.Delete(shard);
@@ -102,7 +102,10 @@ public static class FuzzTargets
         return Path.Combine(dir, "model.json");
     }
 
-    /// <summary>Joins the parts of a <see cref="Tfjs"/> input (the inverse of the target's split).</summary>
+    /// <summary>The parts of a <see cref="Tfjs"/> input: model.json, then (when present) the shard and labels.txt.</summary>
+    public static IReadOnlyList<byte[]> SplitTfjs(byte[] data) => Split(data, TfjsSeparator, 3);
+
+    /// <summary>Joins the parts of a <see cref="Tfjs"/> input (the inverse of <see cref="SplitTfjs"/>).</summary>
     public static byte[] JoinTfjs(byte[] modelJson, byte[]? shard, byte[]? labels = null)
     {
         var ms = new MemoryStream();
