@@ -38,6 +38,42 @@ public sealed class FuzzRegressionTests : IDisposable
         Assert.False(string.IsNullOrWhiteSpace(rejection!.Message));
     }
 
+    /// <summary>
+    /// Fixtures/fuzz/image: inputs on which ImageSharp 2.1.13's decoders throw NullReferenceException, IndexOutOfRange,
+    /// ArgumentOutOfRange or DivideByZero (BMP palette/RLE, JPEG identify and post-processing, EXIF, PNG pHYs). The loader
+    /// contains them as ImageLoadException; the message must say the data is corrupt, not repeat the runtime's text.
+    /// </summary>
+    [Fact]
+    public void ImageDecoderFailures_OneLineCorruptDataError_InLoaderAndCli()
+    {
+        string[] runtimeTexts = { "Object reference", "Index was outside", "Specified argument", "Attempted to divide", "Stream length" };
+        var files = Directory.GetFiles(Path.Combine(Root, "image")).Order().ToArray();
+        Assert.NotEmpty(files);
+        foreach (string file in files)
+        {
+            // As found: the in-memory entry points (span, or a non-seekable stream when the last byte is odd).
+            FuzzTargets.Run(FuzzTargets.Image, File.ReadAllBytes(file), _workDir, out var rejection);
+            Assert.IsType<MobileNetGen.Runtime.Imaging.ImageLoadException>(rejection);
+            foreach (string text in runtimeTexts) Assert.DoesNotContain(text, rejection!.Message);
+            // From the file (a seekable stream): refused the same way, or decoded (seeking past 2 GiB works on a file).
+            try { using var image = MobileNetGen.Runtime.Imaging.ImageLoader.LoadRgb24(file); }
+            catch (MobileNetGen.Runtime.Imaging.ImageLoadException e)
+            {
+                Assert.Contains(Path.GetFileName(file), e.Message);
+                foreach (string text in runtimeTexts) Assert.DoesNotContain(text, e.Message);
+            }
+        }
+        var r = CliRunner.Run(new[] { "classify", "--variant", "0.25_128" }.Concat(files).ToArray());
+        Assert.Equal(2, r.ExitCode);
+        Assert.InRange(r.StderrLines.Length, files.Length - 1, files.Length);
+        Assert.All(r.StderrLines, line =>
+        {
+            Assert.StartsWith("error: ", line);
+            foreach (string text in runtimeTexts) Assert.DoesNotContain(text, line);
+        });
+        Assert.DoesNotContain("   at ", r.Stderr);
+    }
+
     [Theory]
     [InlineData("invalid-utf8-property-name.tfjs", "not valid UTF-8")]
     [InlineData("lone-surrogate-weight-name.tfjs", "not valid JSON text")]
