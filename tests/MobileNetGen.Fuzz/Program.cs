@@ -53,7 +53,7 @@ try
                     FuzzTargets.Run(target, data, workDir, out var rejection);
                     Console.WriteLine($"{Path.GetFileName(file)} ({data.Length} B, {sw.ElapsedMilliseconds} ms): " +
                                       (rejection == null ? "accepted" : $"{rejection.GetType().Name}: {rejection.Message}" +
-                                       (rejection.InnerException != null ? $" [inner {rejection.InnerException.GetType().Name}]" : "")));
+                                       (rejection.InnerException is { } inner ? $" [inner {inner.GetType().Name} {FirstFrame(inner)}]" : "")));
                 }
                 catch (Exception e)
                 {
@@ -79,6 +79,9 @@ static int Usage()
     Console.Error.WriteLine($"usage: MobileNetGen.Fuzz afl|seeds|replay|mutate TARGET ...  (targets: {string.Join(", ", FuzzTargets.Names)})");
     return 2;
 }
+
+static string FirstFrame(Exception e) =>
+    (e.StackTrace ?? "").Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).FirstOrDefault() ?? "";
 
 static void Note(string notesDir, byte[] data, Exception rejection)
 {
