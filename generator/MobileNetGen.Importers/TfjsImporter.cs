@@ -35,15 +35,16 @@ internal static class TfjsImporter
         {
             var root = doc.RootElement;
             if (root.ValueKind != JsonValueKind.Object) throw new ImportException($"{where}: the JSON root is not an object (not a TF.js model.json)");
-            if (!root.TryGetProperty("weightsManifest", out var manifest) || manifest.ValueKind != JsonValueKind.Array)
-                throw new ImportException($"{where}: no 'weightsManifest' array (not a TF.js layers model)");
             string dir = Path.GetDirectoryName(Path.GetFullPath(modelJsonPath))!;
             Dictionary<string, WeightRef> weights;
             int shardCount;
             long shardBytes;
             int? resolution;
+            // Every JSON read (property lookups unescape names too) is inside this block.
             try
             {
+                if (!root.TryGetProperty("weightsManifest", out var manifest) || manifest.ValueKind != JsonValueKind.Array)
+                    throw new ImportException($"{where}: no 'weightsManifest' array (not a TF.js layers model)");
                 (weights, shardCount, shardBytes) = ReadManifest(manifest, dir, where);
                 resolution = root.TryGetProperty("modelTopology", out var topo) ? InputResolution(topo, where) : null;
             }

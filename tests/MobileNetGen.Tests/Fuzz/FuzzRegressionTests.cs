@@ -77,11 +77,14 @@ public sealed class FuzzRegressionTests : IDisposable
     [Theory]
     [InlineData("invalid-utf8-property-name.tfjs", "not valid UTF-8")]
     [InlineData("lone-surrogate-weight-name.tfjs", "not valid JSON text")]
+    [InlineData("escaped-surrogate-property-name.tfjs", "not valid JSON text")]
     public void TfjsTextErrors_ImportCommand_OneLineError(string file, string expected)
     {
         using var tmp = new CliRunner.TempDir();
         Directory.CreateDirectory(tmp.File("model"));
-        File.Copy(Path.Combine(Root, "tfjs", file), tmp.File("model/model.json"));
+        var parts = FuzzTargets.SplitTfjs(File.ReadAllBytes(Path.Combine(Root, "tfjs", file)));
+        File.WriteAllBytes(tmp.File("model/model.json"), parts[0]);
+        if (parts.Count > 1) File.WriteAllBytes(tmp.File("model/" + FuzzTargets.TfjsShardName), parts[1]);
         var r = CliRunner.Run("import", tmp.File("model"), "--variant", "0.25_224", "-o", tmp.File("out"));
         Assert.Equal(2, r.ExitCode);
         string line = Assert.Single(r.StderrLines);
