@@ -3,7 +3,8 @@
 #   tests/MobileNetGen.Fuzz/run.sh TARGET MINUTES
 # TARGET: graphdef | tflite | tfjs | weights | image. Needs afl-fuzz (Debian: apt-get install afl++) and the
 # sharpfuzz tool (dotnet tool install --global SharpFuzz.CommandLine --version 2.3.0). Output goes to
-# $MNG_FUZZ_OUT/TARGET (default /tmp/mobilenetgen-fuzz/TARGET): bin/ (instrumented publish), corpus/ (seeds),
+# $MNG_FUZZ_OUT/TARGET (default /tmp/mobilenetgen-fuzz/TARGET): bin/ (instrumented publish), replay/ (the same,
+# uninstrumented, for `replay`), corpus/ (seeds),
 # findings/ (AFL's queue, crashes, hangs, fuzzer_stats), notes/ (image inputs whose ImageLoadException wraps a
 # decoder bug type). Run it at low priority on a shared machine: nice -n 19 tests/MobileNetGen.Fuzz/run.sh image 30
 set -euo pipefail
@@ -30,6 +31,8 @@ dotnet publish "$here/MobileNetGen.Fuzz.csproj" -c Release -o "$out/bin" --nolog
 # Seeds are generated (and checked to be accepted) before instrumenting; committed extra inputs are added.
 dotnet "$out/bin/MobileNetGen.Fuzz.dll" seeds "$target" "$out/corpus"
 if [ -d "$here/corpus/$target" ]; then cp "$here/corpus/$target"/* "$out/corpus/"; fi
+# An uninstrumented copy for replaying findings (instrumented assemblies abort outside afl-fuzz).
+rm -rf "$out/replay" && cp -r "$out/bin" "$out/replay"
 for lib in $libs; do sharpfuzz "$out/bin/$lib.dll"; done
 
 dict=()
@@ -45,4 +48,4 @@ stats="$out/findings/default/fuzzer_stats"
 echo "== $target: $(grep -E '^(run_time|execs_done|execs_per_sec|corpus_count|saved_crashes|saved_hangs)' "$stats" | tr -s ' ' | tr '\n' ' ')"
 crashes=$(find "$out/findings/default/crashes" -type f -name 'id:*' | wc -l)
 hangs=$(find "$out/findings/default/hangs" -type f -name 'id:*' | wc -l)
-echo "== crashes: $crashes, hangs: $hangs (replay: dotnet $out/bin/MobileNetGen.Fuzz.dll replay $target $out/findings/default/crashes)"
+echo "== crashes: $crashes, hangs: $hangs (replay: dotnet $out/replay/MobileNetGen.Fuzz.dll replay $target $out/findings/default/crashes)"
