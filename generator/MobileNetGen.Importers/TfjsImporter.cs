@@ -40,7 +40,8 @@ internal static class TfjsImporter
             int shardCount;
             long shardBytes;
             int? resolution;
-            // Every JSON read (property lookups unescape names too) is inside this block.
+            // Every JSON read (property lookups unescape names too) is inside this block, and nothing else in it throws
+            // InvalidOperationException: System.Text.Json's is caught without looking at TargetSite, which NativeAOT may not keep.
             try
             {
                 if (!root.TryGetProperty("weightsManifest", out var manifest) || manifest.ValueKind != JsonValueKind.Array)
@@ -48,7 +49,7 @@ internal static class TfjsImporter
                 (weights, shardCount, shardBytes) = ReadManifest(manifest, dir, where);
                 resolution = root.TryGetProperty("modelTopology", out var topo) ? InputResolution(topo, where) : null;
             }
-            catch (InvalidOperationException e) when (e.TargetSite?.DeclaringType?.Assembly == typeof(JsonDocument).Assembly)
+            catch (InvalidOperationException e)
             {
                 throw new ImportException($"{where}: not valid JSON text: {e.Message}", e);
             }
