@@ -24,6 +24,9 @@ internal static class TfjsImporter
         if (info.Exists && info.Length > MaxModelJsonBytes) throw new ImportException($"{where}: {info.Length} bytes is too large for a model.json");
         byte[] jsonBytes = ImportCommon.ReadFileBounded(modelJsonPath, "TF.js model.json");
         if (jsonBytes.Length == 0) throw new ImportException($"{where}: the file is empty (not a TF.js model.json)");
+        // JsonDocument checks structure only: strings are transcoded when read, where invalid UTF-8 (or an escaped lone
+        // surrogate) would surface as InvalidOperationException. Refuse invalid UTF-8 up front, the rest below.
+        if (!System.Text.Unicode.Utf8.IsValid(jsonBytes)) throw new ImportException($"{where}: not valid JSON: the text is not valid UTF-8");
         JsonDocument doc;
         try { doc = JsonDocument.Parse(jsonBytes, new JsonDocumentOptions { MaxDepth = 256 }); }
         catch (JsonException e) { throw new ImportException($"{where}: not valid JSON: {e.Message}", e); }
@@ -32,11 +35,24 @@ internal static class TfjsImporter
         {
             var root = doc.RootElement;
             if (root.ValueKind != JsonValueKind.Object) throw new ImportException($"{where}: the JSON root is not an object (not a TF.js model.json)");
-            if (!root.TryGetProperty("weightsManifest", out var manifest) || manifest.ValueKind != JsonValueKind.Array)
-                throw new ImportException($"{where}: no 'weightsManifest' array (not a TF.js layers model)");
             string dir = Path.GetDirectoryName(Path.GetFullPath(modelJsonPath))!;
-            var (weights, shardCount, shardBytes) = ReadManifest(manifest, dir, where);
-            int? resolution = root.TryGetProperty("modelTopology", out var topo) ? InputResolution(topo, where) : null;
+            Dictionary<string, WeightRef> weights;
+            int shardCount;
+            long shardBytes;
+            int? resolution;
+            // Every JSON read (property lookups unescape names too) is inside this block, and nothing else in it throws
+            // InvalidOperationException: System.Text.Json's is caught without looking at TargetSite, which NativeAOT may not keep.
+            try
+            {
+                if (!root.TryGetProperty("weightsManifest", out var manifest) || manifest.ValueKind != JsonValueKind.Array)
+                    throw new ImportException($"{where}: no 'weightsManifest' array (not a TF.js layers model)");
+                (weights, shardCount, shardBytes) = ReadManifest(manifest, dir, where);
+                resolution = root.TryGetProperty("modelTopology", out var topo) ? InputResolution(topo, where) : null;
+            }
+            catch (InvalidOperationException e)
+            {
+                throw new ImportException($"{where}: not valid JSON text: {e.Message}", e);
+            }
             return Build(weights, resolution, options, modelJsonPath, jsonBytes, shardCount, shardBytes, where);
         }
     }

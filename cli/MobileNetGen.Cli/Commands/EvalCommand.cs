@@ -86,6 +86,11 @@ public static class EvalCommand
         foreach (var u in result.Unreadable) ctx.WriteWarning($"unreadable image: {Messages.OneLine(u.File)}: {u.Reason}");
         if (result.Missing.Count + result.Unreadable.Count > 0)
             ctx.Error.WriteLine($"skipped {result.Missing.Count} missing and {result.Unreadable.Count} unreadable of {result.Listed} listed images");
+        const int MaxExtraWarnings = 20;
+        foreach (var x in result.Extra.Take(MaxExtraWarnings))
+            ctx.WriteWarning($"extra image, not listed in {GroundTruth.FileName} (not evaluated): {Messages.OneLine(x)}");
+        if (result.Extra.Count > MaxExtraWarnings)
+            ctx.WriteWarning($"... and {result.Extra.Count - MaxExtraWarnings} more extra images not listed in {GroundTruth.FileName}");
 
         bool accuracy = !result.IsSynthetic && result.Evaluated > 0;
         if (json)
@@ -98,11 +103,13 @@ public static class EvalCommand
                 accuracy ? Json.Round(result.Top5) : null,
                 result.Missing.Count,
                 result.Unreadable.Count,
+                result.Extra.Count,
                 result.Listed,
                 result.Top1Correct,
                 result.Top5Correct,
                 result.Missing.Select(m => m.File).ToList(),
                 result.Unreadable.Select(u => new ProblemJson(u.File, u.Reason)).ToList(),
+                result.Extra,
                 Math.Round(result.Elapsed.TotalSeconds, 3),
                 result.Workers,
                 simd.ToString())));
@@ -119,7 +126,7 @@ public static class EvalCommand
                 c.WriteLine($"top-5: {Pct(result.Top5)} ({result.Top5Correct}/{result.Evaluated})");
             }
             double perImage = result.Evaluated + result.Unreadable.Count == 0 ? 0 : result.Elapsed.TotalMilliseconds / (result.Evaluated + result.Unreadable.Count);
-            c.WriteLine($"images: {result.Evaluated} evaluated, {result.Missing.Count} missing, {result.Unreadable.Count} unreadable");
+            c.WriteLine($"images: {result.Evaluated} evaluated, {result.Missing.Count} missing, {result.Unreadable.Count} unreadable, {result.Extra.Count} extra (not listed)");
             c.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"time: {result.Elapsed.TotalSeconds:0.00} s ({perImage:0.0} ms per image, {result.Workers} worker{(result.Workers == 1 ? "" : "s")})"));
         }

@@ -41,6 +41,12 @@ public sealed record EvalResult(
 {
     public MobileNetModelInfo Info => Entry.Info;
 
+    /// <summary>
+    /// Image files (<c>.jpg</c>, <c>.jpeg</c>, <c>.png</c>, <c>.bmp</c>, any letter case, in the folder or below it) that the
+    /// ground truth does not list, relative to the folder with '/' separators, sorted: reported, not evaluated.
+    /// </summary>
+    public IReadOnlyList<string> Extra { get; init; } = Array.Empty<string>();
+
     /// <summary>True when the weights are synthetic: the accuracy figures then mean nothing and must not be shown as accuracy.</summary>
     public bool IsSynthetic => Info.Weights == WeightsKind.Synthetic;
 
@@ -185,6 +191,35 @@ public static class Evaluator
             else if (missing[i]) miss.Add(problems[i]!);
             else if (problems[i] is { } p) bad.Add(p);
         }
-        return new EvalResult(entry, n, images, miss, bad, sw.Elapsed, w);
+        return new EvalResult(entry, n, images, miss, bad, sw.Elapsed, w) { Extra = UnlistedImages(imagesDir, truth) };
+    }
+
+    private static readonly string[] ImageExtensions = { ".jpg", ".jpeg", ".png", ".bmp" };
+
+    /// <summary>Image files under <paramref name="imagesDir"/> that no ground-truth row names (best effort: unreadable folders are skipped).</summary>
+    public static IReadOnlyList<string> UnlistedImages(string imagesDir, IReadOnlyList<GroundTruthEntry> truth)
+    {
+        static string Normalize(string p) => p.Replace('\\', '/');
+        var listed = new HashSet<string>(truth.Select(t => Normalize(t.File)), StringComparer.Ordinal);
+        var extra = new List<string>();
+        var options = new EnumerationOptions
+        {
+            RecurseSubdirectories = true,
+            IgnoreInaccessible = true,
+            MaxRecursionDepth = 16,
+            AttributesToSkip = FileAttributes.Hidden | FileAttributes.System | FileAttributes.ReparsePoint,
+        };
+        try
+        {
+            foreach (string file in Directory.EnumerateFiles(imagesDir, "*", options))
+            {
+                if (Array.IndexOf(ImageExtensions, Path.GetExtension(file).ToLowerInvariant()) < 0) continue;
+                string relative = Normalize(Path.GetRelativePath(imagesDir, file));
+                if (!listed.Contains(relative)) extra.Add(relative);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+        extra.Sort(StringComparer.Ordinal);
+        return extra;
     }
 }

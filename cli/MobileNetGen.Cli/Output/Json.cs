@@ -17,8 +17,9 @@ public sealed record ProblemJson(string File, string Reason);
 /// <summary>
 /// <c>eval --json</c>. <paramref name="Top1"/> and <paramref name="Top5"/> are fractions 0..1 of the evaluated images, null
 /// for synthetic weights (no accuracy is reported for them) or when no image could be evaluated.
-/// <paramref name="Missing"/> and <paramref name="Unreadable"/> are counts; the files are listed in
-/// <paramref name="MissingFiles"/> and <paramref name="UnreadableFiles"/>.
+/// <paramref name="Missing"/>, <paramref name="Unreadable"/> and <paramref name="Extra"/> (image files in the folder that the
+/// ground truth does not list; not evaluated) are counts; the files are listed in <paramref name="MissingFiles"/>,
+/// <paramref name="UnreadableFiles"/> and <paramref name="ExtraFiles"/>.
 /// </summary>
 public sealed record EvalJson(
     string Variant,
@@ -28,11 +29,13 @@ public sealed record EvalJson(
     double? Top5,
     int Missing,
     int Unreadable,
+    int Extra,
     int Listed,
     int Top1Correct,
     int Top5Correct,
     IReadOnlyList<string> MissingFiles,
     IReadOnlyList<ProblemJson> UnreadableFiles,
+    IReadOnlyList<string> ExtraFiles,
     double Seconds,
     int Workers,
     string Simd);

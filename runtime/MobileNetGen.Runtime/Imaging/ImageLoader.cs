@@ -337,6 +337,10 @@ public static class ImageLoader
         InvalidImageContentException or ImageFormatException => $"corrupt or truncated image data ({ex.Message})",
         OutOfMemoryException or SixLabors.ImageSharp.Memory.InvalidMemoryOperationException => $"not enough memory to decode ({ex.Message})",
         EndOfStreamException => "truncated image data (unexpected end of data)",
+        // ImageSharp 2.1's decoders fail this way on some malformed headers, chunks and segments (found by fuzzing, see
+        // docs/fuzzing.md): the data is corrupt, and the runtime's own message ("Object reference not set...") says nothing.
+        NullReferenceException or IndexOutOfRangeException or ArgumentException or DivideByZeroException or InvalidCastException
+            or OverflowException or InvalidOperationException => $"corrupt image data (the decoder failed: {ex.GetType().Name})",
         _ => ex.Message,
     };
 }

@@ -13,7 +13,7 @@ public class EvalCommandTests
 
     /// <summary>
     /// A folder with 3 real photos (one renamed to a name with spaces, quotes and non-ASCII), a listed but missing file and a
-    /// garbage file: 5 ground-truth rows.
+    /// garbage file: 5 ground-truth rows; plus an unlisted photo (an extra image) and an unlisted text file (not an image).
     /// </summary>
     private static (CliRunner.TempDir Dir, string Odd) MakeSet()
     {
@@ -31,8 +31,12 @@ public class EvalCommandTests
         File.WriteAllBytes(tmp.File("garbage.JPEG"), Encoding.ASCII.GetBytes("GIF89a not really"));
         sb.Append("garbage.JPEG\tn00000001\t12\t13\tsomething else\n");
         File.WriteAllText(tmp.File(GroundTruth.FileName), sb.ToString(), new UTF8Encoding(false));
+        File.Copy(Path.Combine(SampleDir, rows[0][0]), tmp.File(ExtraImage));
+        File.WriteAllText(tmp.File("notes about the set.txt"), "not an image, not reported");
         return (tmp, odd);
     }
+
+    private const string ExtraImage = "unlisted ëxtra.JPEG";
 
     [SharedDataFact]
     public void Json_ReportsMissingAndUnreadable_AndFinishes()
@@ -43,7 +47,7 @@ public class EvalCommandTests
         Assert.True(r.ExitCode == 0, r.ToString());
         using var doc = JsonDocument.Parse(r.Stdout);
         var o = doc.RootElement;
-        foreach (string key in new[] { "variant", "weights", "images", "top1", "top5", "missing", "unreadable" })
+        foreach (string key in new[] { "variant", "weights", "images", "top1", "top5", "missing", "unreadable", "extra", "extra_files" })
             Assert.True(o.TryGetProperty(key, out _), key);
         Assert.Equal("0.25_224", o.GetProperty("variant").GetString());
         Assert.Equal("genuine-float", o.GetProperty("weights").GetString());
@@ -52,6 +56,10 @@ public class EvalCommandTests
         Assert.Equal(1, o.GetProperty("unreadable").GetInt32());
         Assert.Equal("missing photo.JPEG", o.GetProperty("missing_files")[0].GetString());
         Assert.Equal("garbage.JPEG", o.GetProperty("unreadable_files")[0].GetProperty("file").GetString());
+        Assert.Equal(1, o.GetProperty("extra").GetInt32());
+        Assert.Equal(ExtraImage, o.GetProperty("extra_files")[0].GetString());
+        Assert.Contains(ExtraImage, r.Stderr);
+        Assert.DoesNotContain("notes about the set.txt", r.Stderr);
         double top1 = o.GetProperty("top1").GetDouble(), top5 = o.GetProperty("top5").GetDouble();
         Assert.InRange(top1, 0, 1);
         Assert.InRange(top5, top1, 1);
@@ -69,7 +77,7 @@ public class EvalCommandTests
         Assert.True(r.ExitCode == 0, r.ToString());
         Assert.Contains("top-1:", r.Stdout);
         Assert.Contains("top-5:", r.Stdout);
-        Assert.Contains("images: 3 evaluated, 1 missing, 0 unreadable", r.Stdout);
+        Assert.Contains("images: 3 evaluated, 1 missing, 0 unreadable, 1 extra", r.Stdout);
         Assert.Contains("missing photo.JPEG", r.Stderr);
     }
 
@@ -86,6 +94,7 @@ public class EvalCommandTests
         Assert.Contains(result.Images, i => i.File == odd);
         Assert.Single(result.Missing);
         Assert.Single(result.Unreadable);
+        Assert.Equal(ExtraImage, Assert.Single(result.Extra));
         Assert.Equal(5, max);
         Assert.False(result.IsSynthetic);
         Assert.Equal(result.Top1Correct / 3.0, result.Top1, 9);
@@ -146,6 +155,53 @@ public class EvalCommandTests
         var r = CliRunner.Run("eval", "--images", tmp.Path);
         Assert.Equal(2, r.ExitCode);
         Assert.Contains("nope.jpg", r.Stderr);
+    }
+
+    /// <summary>
+    /// Without ../shared: generated images with awkward names (spaces, quotes, non-ASCII, a subfolder), a listed but missing
+    /// image, an undecodable one, an empty one and unlisted ones. Every problem is reported on stderr, one line each, and
+    /// the evaluation goes on (exit 0).
+    /// </summary>
+    [Fact]
+    public void HostileFolder_ReportsMissingUnreadableAndExtra_AndGoesOn()
+    {
+        using var tmp = new CliRunner.TempDir();
+        Directory.CreateDirectory(tmp.File("sub dir"));
+        string[] good = { "a photo with spaces.png", "it's \"quoted\" ünïcødé 猫.png", "sub dir/bmp – ü.bmp" };
+        for (int i = 0; i < good.Length; i++)
+        {
+            using var img = new SixLabors.ImageSharp.Image<SixLabors.ImageSharp.PixelFormats.Rgb24>(40 + i, 30);
+            using var fs = File.Create(tmp.File(good[i]));
+            if (good[i].EndsWith(".bmp")) img.Save(fs, new SixLabors.ImageSharp.Formats.Bmp.BmpEncoder());
+            else img.Save(fs, new SixLabors.ImageSharp.Formats.Png.PngEncoder());
+        }
+        File.WriteAllText(tmp.File("broken \"jpeg\".jpg"), "<html>not an image</html>");
+        File.WriteAllBytes(tmp.File("empty.png"), Array.Empty<byte>());
+        File.Copy(tmp.File(good[0]), tmp.File("extra – ü.PNG"));
+        File.Copy(tmp.File(good[0]), tmp.File("sub dir/extra2.jpeg"));
+        File.WriteAllText(tmp.File("readme.txt"), "not an image: not an extra image either");
+        var sb = new StringBuilder(Header).Append('\n');
+        foreach (string f in good.Concat(new[] { "broken \"jpeg\".jpg", "empty.png", "gone ü.png" }))
+            sb.Append(f).Append("\tn01440764\t0\t1\ttench\n");
+        File.WriteAllText(tmp.File(GroundTruth.FileName), sb.ToString(), new UTF8Encoding(false));
+
+        var r = CliRunner.Run("eval", "--variant", "0.25_128", "--images", tmp.Path, "--json");
+        Assert.True(r.ExitCode == 0, r.ToString());
+        using var doc = JsonDocument.Parse(r.Stdout);
+        var o = doc.RootElement;
+        Assert.Equal(3, o.GetProperty("images").GetInt32());
+        Assert.Equal(1, o.GetProperty("missing").GetInt32());
+        Assert.Equal(2, o.GetProperty("unreadable").GetInt32());
+        Assert.Equal(2, o.GetProperty("extra").GetInt32());
+        Assert.Equal(new[] { "extra – ü.PNG", "sub dir/extra2.jpeg" }, o.GetProperty("extra_files").EnumerateArray().Select(e => e.GetString()).ToArray());
+        Assert.Equal("gone ü.png", o.GetProperty("missing_files")[0].GetString());
+        var unreadable = o.GetProperty("unreadable_files").EnumerateArray().Select(e => e.GetProperty("file").GetString()).ToArray();
+        Assert.Equal(new[] { "broken \"jpeg\".jpg", "empty.png" }, unreadable);
+        foreach (string name in new[] { "gone ü.png", "broken \"jpeg\".jpg", "empty.png", "extra – ü.PNG", "sub dir/extra2.jpeg" })
+            Assert.Single(r.StderrLines, l => l.Contains(name));
+        Assert.DoesNotContain("readme.txt", r.Stderr);
+        Assert.DoesNotContain("   at ", r.Stderr);
+        Assert.DoesNotContain("Exception", r.Stderr);
     }
 
     [Fact]
