@@ -13,28 +13,27 @@ using Xunit;
 namespace MobileNetGen.Tests.CustomModel;
 
 /// <summary>
-/// One imported 5-class custom model (TF.js layers, genuine 0.25_224 backbone, seeded head), generated, compiled in memory and
-/// loaded once for the class: the generator step and the compile take a few seconds.
+/// A custom model imported once for a test class, then generated, compiled in memory and loaded on first use: the
+/// generator step and the compile take a few seconds. Subclasses write the source model and import it.
 /// </summary>
-public sealed class CustomModelFixture : IDisposable
+public abstract class ImportedModelFixture : IDisposable
 {
-    public static readonly string[] Labels = { "daisy", "dandelion", "roses", "sunflowers", "tulips \"red\" \\ ü" };
-    public const string Stem = "flowers_0.25_224";
-
     private readonly TempFolder _temp = new();
     private readonly Lazy<(SafeTensorsFile File, byte[] Bytes)> _imported;
     private readonly Lazy<Type> _type;
 
-    public CustomModelFixture()
+    protected ImportedModelFixture(string className, string variant, string stem)
     {
         _imported = new(() =>
         {
-            string json = CustomTfjsModel.Write(Path.Combine(_temp.Path, "flowers"), 5, Labels);
-            var file = MobileNetImporter.Import(json, new ImportOptions { Name = Stem });
+            var file = Import(_temp.Path);
             return (file, file.Write());
         });
-        _type = new(() => InMemoryClassifier.Load("FlowerClassifier", "0.25_224", Stem, Bytes));
+        _type = new(() => InMemoryClassifier.Load(className, variant, stem, Bytes));
     }
+
+    /// <summary>Writes the source model below <paramref name="dir"/> and imports it.</summary>
+    protected abstract SafeTensorsFile Import(string dir);
 
     public string TempPath => _temp.Path;
     public SafeTensorsFile File => _imported.Value.File;
@@ -42,6 +41,16 @@ public sealed class CustomModelFixture : IDisposable
     public Type ClassifierType => _type.Value;
 
     public void Dispose() => _temp.Dispose();
+}
+
+/// <summary>One imported 5-class custom model: TF.js layers, genuine 0.25_224 backbone, seeded head, labels.txt.</summary>
+public sealed class CustomModelFixture() : ImportedModelFixture("FlowerClassifier", "0.25_224", Stem)
+{
+    public static readonly string[] Labels = { "daisy", "dandelion", "roses", "sunflowers", "tulips \"red\" \\ ü" };
+    public const string Stem = "flowers_0.25_224";
+
+    protected override SafeTensorsFile Import(string dir) =>
+        MobileNetImporter.Import(CustomTfjsModel.Write(Path.Combine(dir, "flowers"), 5, Labels), new ImportOptions { Name = Stem });
 }
 
 public sealed class CustomModelTests(CustomModelFixture fx) : IClassFixture<CustomModelFixture>

@@ -10,33 +10,14 @@ using Xunit;
 namespace MobileNetGen.Tests.CustomModel;
 
 /// <summary>A 5-class custom head in TFLite format (<see cref="CustomTfliteModel"/>), imported with labels passed in code
-/// (the model carries none), generated, compiled in memory and loaded once for the class.</summary>
-public sealed class CustomTfliteFixture : IDisposable
+/// (the model carries none).</summary>
+public sealed class CustomTfliteFixture() : ImportedModelFixture("CutleryClassifier", "0.25_224", Stem)
 {
     public static readonly string[] Labels = { "cup", "plate", "fork", "knife", "spoon ü" };
     public const string Stem = "cutlery_0.25_224";
 
-    private readonly TempFolder _temp = new();
-    private readonly Lazy<(SafeTensorsFile File, byte[] Bytes)> _imported;
-    private readonly Lazy<Type> _type;
-
-    public CustomTfliteFixture()
-    {
-        _imported = new(() =>
-        {
-            string model = CustomTfliteModel.Write(Path.Combine(_temp.Path, "cutlery.tflite"), 5);
-            var file = MobileNetImporter.Import(model, new ImportOptions { Name = Stem, Labels = Labels });
-            return (file, file.Write());
-        });
-        _type = new(() => InMemoryClassifier.Load("CutleryClassifier", "0.25_224", Stem, Bytes));
-    }
-
-    public string TempPath => _temp.Path;
-    public SafeTensorsFile File => _imported.Value.File;
-    public byte[] Bytes => _imported.Value.Bytes;
-    public Type ClassifierType => _type.Value;
-
-    public void Dispose() => _temp.Dispose();
+    protected override SafeTensorsFile Import(string dir) =>
+        MobileNetImporter.Import(CustomTfliteModel.Write(Path.Combine(dir, "cutlery.tflite"), 5), new ImportOptions { Name = Stem, Labels = Labels });
 }
 
 public sealed class CustomTfliteModelTests(CustomTfliteFixture fx) : IClassFixture<CustomTfliteFixture>

@@ -177,7 +177,7 @@ public sealed class HostileImageTests : IDisposable
         using var noise = new Image<Rgb24>(8, 8);
         var hostile = new[]
         {
-            Write("bomb 60000x60000.png", PngBomb(60000, 60000)),
+            Write("bomb 60000x60000.png", ImageLoaderTests.BombPng(60000, 60000)),
             Write("bomb.jpg", JpegClaiming(60000, 60000)),
             Write("bomb.bmp", BmpClaiming(60000, 60000)),
             Write("random bytes.jpg", random),
@@ -201,40 +201,5 @@ public sealed class HostileImageTests : IDisposable
         Assert.DoesNotContain("Exception", r.Stderr);
         using var doc = System.Text.Json.JsonDocument.Parse(r.Stdout);
         Assert.Equal(2, doc.RootElement.GetArrayLength()); // the PNG named .bmp and the CMYK JPEG
-    }
-
-    private static byte[] PngBomb(int width, int height)
-    {
-        var ihdr = new byte[13];
-        BinaryPrimitives.WriteInt32BigEndian(ihdr, width);
-        BinaryPrimitives.WriteInt32BigEndian(ihdr.AsSpan(4), height);
-        ihdr[8] = 8;
-        ihdr[9] = 2;
-        var png = new MemoryStream();
-        png.Write(new byte[] { 0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A });
-        png.Write(PngChunk("IHDR", ihdr));
-        png.Write(PngChunk("IEND", Array.Empty<byte>()));
-        return png.ToArray();
-    }
-
-    private static byte[] PngChunk(string type, byte[] data)
-    {
-        var chunk = new byte[12 + data.Length];
-        BinaryPrimitives.WriteInt32BigEndian(chunk, data.Length);
-        System.Text.Encoding.ASCII.GetBytes(type).CopyTo(chunk, 4);
-        data.CopyTo(chunk, 8);
-        BinaryPrimitives.WriteUInt32BigEndian(chunk.AsSpan(8 + data.Length), Crc32(chunk.AsSpan(4, 4 + data.Length)));
-        return chunk;
-    }
-
-    private static uint Crc32(ReadOnlySpan<byte> data)
-    {
-        uint crc = 0xFFFFFFFF;
-        foreach (byte b in data)
-        {
-            crc ^= b;
-            for (int k = 0; k < 8; k++) crc = (crc & 1) != 0 ? 0xEDB88320 ^ (crc >> 1) : crc >> 1;
-        }
-        return ~crc;
     }
 }

@@ -74,7 +74,7 @@ public sealed class ImageLoaderTests : IDisposable
     }
 
     /// <summary>A syntactically valid PNG whose IHDR claims width×height RGB8 pixels, with a tiny IDAT (one zero row).</summary>
-    private static byte[] BombPng(int width, int height)
+    internal static byte[] BombPng(int width, int height)
     {
         var ihdr = new byte[13];
         BinaryPrimitives.WriteInt32BigEndian(ihdr, width);
