@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Globalization;
 using System.Text;
 using MobileNetGen.Generator.Model;
@@ -91,16 +92,19 @@ namespace MobileNetGen.Generator
                 sb.AppendLine($"{I(1)}public {r.ClassName}({Runtime}.MobileNetOptions? options) : base(ModelInfo, ActivationElements, options, DefaultThreads) {{ }}");
                 sb.AppendLine();
 
-                // Forward: the convolutions (through the runner, which splits each across threads), then the head.
-                // Activations ping-pong between the two buffers.
-                int convLayers = 0;
-                foreach (var l in plan.Layers) if (l.ThreadSplit != "none") convLayers++;
+                // The convolutions in order, each reading the one before: activations ping-pong between two buffers.
+                var convs = new List<(LayerPlan Layer, string From, string To)>();
                 string last = "input";
+                foreach (var l in plan.Layers)
                 {
-                    bool toA = true;
-                    foreach (var l in plan.Layers)
-                        if (l.ThreadSplit != "none") { last = toA ? "bufferA" : "bufferB"; toA = !toA; }
+                    if (l.ThreadSplit == "none") continue;
+                    string to = convs.Count % 2 == 0 ? "bufferA" : "bufferB";
+                    convs.Add((l, last, to));
+                    last = to;
                 }
+                int convLayers = convs.Count;
+
+                // Forward: the convolutions (through the runner, which splits each across threads), then the head.
                 sb.AppendLine($"{I(1)}/// <inheritdoc/>");
                 sb.AppendLine($"{I(1)}protected override void Forward(float* input, float* logits, float* embeddings, float* bufferA, float* bufferB, {Runtime}.SimdPath path, {Kernels}.LayerRunner runner)");
                 sb.AppendLine($"{I(1)}{{");
@@ -128,19 +132,8 @@ namespace MobileNetGen.Generator
                 sb.AppendLine($"{I(2)}float* w = Weights.Data;");
                 sb.AppendLine($"{I(2)}switch (layer)");
                 sb.AppendLine($"{I(2)}{{");
-                {
-                    string from = "input";
-                    bool toA = true;
-                    int n = 0;
-                    foreach (var l in plan.Layers)
-                    {
-                        if (l.ThreadSplit == "none") continue;
-                        string target = toA ? "bufferA" : "bufferB";
-                        sb.AppendLine($"{I(3)}case {n++}: {MethodName(l)}(path, {from}, {target}, w, part, parts); break;");
-                        from = target;
-                        toA = !toA;
-                    }
-                }
+                for (int n = 0; n < convs.Count; n++)
+                    sb.AppendLine($"{I(3)}case {n}: {MethodName(convs[n].Layer)}(path, {convs[n].From}, {convs[n].To}, w, part, parts); break;");
                 sb.AppendLine($"{I(2)}}}");
                 sb.AppendLine($"{I(1)}}}");
 
