@@ -154,14 +154,9 @@ public sealed class PackageTests(ITestOutputHelper output)
     /// <summary>Runs a program; fails the test with its output on a non-zero exit or a timeout.</summary>
     private string Run(string program, params string[] args)
     {
-        var psi = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true };
+        var psi = new ProcessStartInfo(program);
         foreach (string a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(StepTimeout)) { p.Kill(entireProcessTree: true); Assert.Fail($"{program} timed out"); }
-        if (p.ExitCode != 0) Assert.Fail($"{program} exited {p.ExitCode}\n{stdout.Result}\n{stderr.Result}");
-        return stdout.Result;
+        return Run(psi, program);
     }
 
     private string Dotnet(string workingDirectory, params string[] args) => DotnetWithPackages(workingDirectory, null, args);
@@ -169,7 +164,7 @@ public sealed class PackageTests(ITestOutputHelper output)
     /// <summary>Runs <c>dotnet args</c>; fails the test with its output on a non-zero exit or a timeout.</summary>
     private string DotnetWithPackages(string workingDirectory, string? nugetPackages, params string[] args)
     {
-        var psi = new ProcessStartInfo("dotnet") { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
+        var psi = new ProcessStartInfo("dotnet") { WorkingDirectory = workingDirectory };
         foreach (string a in args) psi.ArgumentList.Add(a);
         // Not the test host's MSBuild context: a child build must resolve its own SDK and properties.
         foreach (var key in psi.Environment.Keys.Where(k => k.StartsWith("MSBuild", StringComparison.OrdinalIgnoreCase) || k == "VSTEST_HOST_DEBUG").ToList())
@@ -177,6 +172,15 @@ public sealed class PackageTests(ITestOutputHelper output)
         psi.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
         psi.Environment["DOTNET_NOLOGO"] = "1";
         if (nugetPackages != null) psi.Environment["NUGET_PACKAGES"] = nugetPackages;
+        return Run(psi, $"dotnet {string.Join(' ', args)}");
+    }
+
+    /// <summary>Starts <paramref name="psi"/> with its output captured, logs exit code and duration, and fails the test
+    /// with the output on a timeout or a non-zero exit; returns standard output.</summary>
+    private string Run(ProcessStartInfo psi, string what)
+    {
+        psi.RedirectStandardOutput = true;
+        psi.RedirectStandardError = true;
         var sw = Stopwatch.StartNew();
         using var p = Process.Start(psi)!;
         var stdout = p.StandardOutput.ReadToEndAsync();
@@ -184,10 +188,10 @@ public sealed class PackageTests(ITestOutputHelper output)
         if (!p.WaitForExit(StepTimeout))
         {
             p.Kill(entireProcessTree: true);
-            Assert.Fail($"dotnet {string.Join(' ', args)} timed out after {StepTimeout}\n{stdout.Result}\n{stderr.Result}");
+            Assert.Fail($"{what} timed out after {StepTimeout}\n{stdout.Result}\n{stderr.Result}");
         }
-        output.WriteLine($"dotnet {string.Join(' ', args)}: exit {p.ExitCode} in {sw.Elapsed.TotalSeconds:0.0} s");
-        if (p.ExitCode != 0) Assert.Fail($"dotnet {string.Join(' ', args)} exited {p.ExitCode}\n{stdout.Result}\n{stderr.Result}");
+        output.WriteLine($"{what}: exit {p.ExitCode} in {sw.Elapsed.TotalSeconds:0.0} s");
+        if (p.ExitCode != 0) Assert.Fail($"{what} exited {p.ExitCode}\n{stdout.Result}\n{stderr.Result}");
         return stdout.Result;
     }
 }
