@@ -173,17 +173,21 @@ namespace MobileNetGen.Generator
                         sb.AppendLine($"{i1}private static void {method}({Runtime}.SimdPath path, float* input, float* output, float* w, int part, int parts)");
                         sb.AppendLine($"{i1}{{");
                         sb.AppendLine($"{split}{l.OutH}, 1, part, parts, out int row0, out int row1); // threads share output rows");
-                        sb.AppendLine($"{i2}{Kernels}.StemKernels.Run(path, input, output, w + {l.WeightOffset}, w + {l.BiasOffset},");
-                        sb.AppendLine($"{i2}    inH: {l.InH}, inW: {l.InW}, outH: {l.OutH}, outW: {l.OutW}, cout: {l.OutC}, stride: {l.Stride}, padTop: {l.PadTop}, padLeft: {l.PadLeft}, rowStart: row0, rowEnd: row1);");
+                        sb.AppendLine($"{i2}{Kernels}.StemKernels.Run<{method}_Shape>(path, input, output, w + {l.WeightOffset}, w + {l.BiasOffset}, rowStart: row0, rowEnd: row1);");
                         sb.AppendLine($"{i1}}}");
+                        sb.AppendLine();
+                        EmitShape(sb, i1, i2, method, "IStemShape", ("InH", l.InH), ("InW", l.InW), ("OutH", l.OutH), ("OutW", l.OutW),
+                            ("Cout", l.OutC), ("Stride", l.Stride), ("PadTop", l.PadTop), ("PadLeft", l.PadLeft));
                         break;
                     case "Depthwise3x3":
                         sb.AppendLine($"{i1}private static void {method}({Runtime}.SimdPath path, float* input, float* output, float* w, int part, int parts)");
                         sb.AppendLine($"{i1}{{");
                         sb.AppendLine($"{split}{l.OutH}, 1, part, parts, out int row0, out int row1); // threads share output rows");
-                        sb.AppendLine($"{i2}{Kernels}.DepthwiseKernels.Run(path, input, output, w + {l.WeightOffset}, w + {l.BiasOffset},");
-                        sb.AppendLine($"{i2}    inH: {l.InH}, inW: {l.InW}, channels: {l.InC}, outH: {l.OutH}, outW: {l.OutW}, stride: {l.Stride}, padTop: {l.PadTop}, padLeft: {l.PadLeft}, rowStart: row0, rowEnd: row1);");
+                        sb.AppendLine($"{i2}{Kernels}.DepthwiseKernels.Run<{method}_Shape>(path, input, output, w + {l.WeightOffset}, w + {l.BiasOffset}, rowStart: row0, rowEnd: row1);");
                         sb.AppendLine($"{i1}}}");
+                        sb.AppendLine();
+                        EmitShape(sb, i1, i2, method, "IDepthwiseShape", ("InH", l.InH), ("InW", l.InW), ("Channels", l.InC), ("OutH", l.OutH),
+                            ("OutW", l.OutW), ("Stride", l.Stride), ("PadTop", l.PadTop), ("PadLeft", l.PadLeft));
                         break;
                     case "Pointwise":
                         sb.AppendLine($"{i1}private static void {method}({Runtime}.SimdPath path, float* input, float* output, float* w, int part, int parts)");
@@ -212,6 +216,17 @@ namespace MobileNetGen.Generator
                         sb.AppendLine($"{i2}{Kernels}.HeadKernels.Logits(path, embeddings, logits, w + {l.WeightOffset}, w + {l.BiasOffset}, channels: {l.InC}, classes: {l.OutC});");
                         break;
                 }
+            }
+
+            /// <summary>A layer's shape as a struct of constants, so that its kernel is compiled for exactly this layer.</summary>
+            private static void EmitShape(StringBuilder sb, string i1, string i2, string method, string shapeInterface, params (string Name, int Value)[] values)
+            {
+                sb.AppendLine($"{i1}/// <summary>{method}'s shape as constants: the kernel is compiled for exactly this layer.</summary>");
+                sb.AppendLine($"{i1}private readonly struct {method}_Shape : {Kernels}.{shapeInterface}");
+                sb.AppendLine($"{i1}{{");
+                foreach (var (name, value) in values)
+                    sb.AppendLine($"{i2}public static int {name} => {value.ToString(CultureInfo.InvariantCulture)};");
+                sb.AppendLine($"{i1}}}");
             }
 
             /// <summary>The weights: one base64 UTF-8 literal per layer (read straight from the assembly's data), decoded once per process.</summary>

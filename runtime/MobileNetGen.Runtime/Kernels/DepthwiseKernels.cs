@@ -3,140 +3,197 @@ using System.Runtime.Intrinsics;
 
 namespace MobileNetGen.Runtime.Kernels;
 
+/// <summary>A depthwise layer's shape as compile-time constants: the generator emits one struct per layer, and the JIT
+/// (or NativeAOT) compiles <see cref="DepthwiseKernels.Run{TShape}"/> once per struct with every stride and offset
+/// folded into the instructions' displacements.</summary>
+public interface IDepthwiseShape
+{
+    static abstract int InH { get; }
+    static abstract int InW { get; }
+    static abstract int Channels { get; }
+    static abstract int OutH { get; }
+    static abstract int OutW { get; }
+    static abstract int Stride { get; }
+    /// <summary>TensorFlow SAME padding above the first row (0 or 1; the rest falls below the last).</summary>
+    static abstract int PadTop { get; }
+    /// <summary>TensorFlow SAME padding left of the first column (0 or 1; the rest falls right of the last).</summary>
+    static abstract int PadLeft { get; }
+}
+
 /// <summary>
 /// Depthwise 3×3 convolution (stride 1 or 2, TensorFlow SAME padding) + bias + ReLU6, NHWC, channel-blocked.
 /// </summary>
 /// <remarks>
 /// Packed weights (<c>PackDepthwise</c>): tap-major, channels contiguous, <c>packed[(ky·3 + kx)·C + c]</c>, BatchNorm
-/// scale folded in. Output row by output row, for each block of channels (the widest vector that fits, then narrower:
-/// every MobileNet width is a multiple of 8) the nine tap vectors and the bias stay in registers while the kernel slides
-/// along the row; the three input rows it reads stay in cache across the blocks. Interior
-/// pixels take the unrolled 9-tap path; the border (at most one row or column per side under SAME padding) skips the taps
-/// that fall outside, in the same (ky, kx) order, so every width and path gives bit-identical results.
+/// scale folded in. Output row by output row, four pixels at a time, every channel block in turn (the widest vector
+/// that fits, then narrower: every MobileNet width is a multiple of 8); each tap vector is loaded once and feeds four
+/// pixels. Walking the channels innermost reads every input line in address order while it is in L1. (Sliding one
+/// channel block along a whole row and then the next, with the nine taps in registers, was 2–2.5× slower from 256
+/// channels up on this kind of machine: a pixel is then 1 KiB or more, the pixels of a row fall into a handful of L1
+/// sets, and every block misses again on the lines the previous block loaded.)
+/// The shape is a compile-time constant (<see cref="IDepthwiseShape"/>), so every offset is an instruction
+/// displacement, and padding is resolved at compile time where it can be: the first and last rows are separate
+/// instantiations without their missing tap row; border columns skip their missing taps inline. Every pixel sums its
+/// taps in (ky, kx) order and skips exactly the padding taps, so every width and path gives bit-identical results.
 /// </remarks>
 public static unsafe class DepthwiseKernels
 {
+    /// <summary>Output rows <c>[rowStart, rowEnd)</c> (a thread's share: rows are independent).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    /// <param name="rowStart">First output row to compute (a thread's share: rows are independent).</param>
-    /// <param name="rowEnd">One past the last output row to compute.</param>
-    public static void Run(SimdPath path, float* input, float* output, float* packed, float* bias,
-        int inH, int inW, int channels, int outH, int outW, int stride, int padTop, int padLeft, int rowStart, int rowEnd)
+    public static void Run<TShape>(SimdPath path, float* input, float* output, float* packed, float* bias, int rowStart, int rowEnd)
+        where TShape : struct, IDepthwiseShape
     {
-        var s = new Shape(inH, inW, channels, outH, outW, stride, padTop, padLeft);
-        // Row by row, all channel blocks per row: the three input rows stay in cache while each block's nine tap
-        // vectors are reloaded once per row (cheap), instead of streaming the whole image once per channel block.
         for (int outY = rowStart; outY < rowEnd; outY++)
         {
-            int c = 0;
-            if (path == SimdPath.Vector512)
-                for (; c + 16 <= channels; c += 16) Row<F32x16, Vector512<float>>(input, output, packed, bias, s, c, outY);
-            if (path == SimdPath.Vector512 || path == SimdPath.Vector256)
-                for (; c + 8 <= channels; c += 8) Row<F32x8, Vector256<float>>(input, output, packed, bias, s, c, outY);
-            if (path != SimdPath.Scalar)
-                for (; c + 4 <= channels; c += 4) Row<F32x4, Vector128<float>>(input, output, packed, bias, s, c, outY);
-            for (; c < channels; c++) Row<F32x1, float>(input, output, packed, bias, s, c, outY);
+            int inY0 = outY * TShape.Stride - TShape.PadTop;
+            bool top = inY0 >= 0, bottom = inY0 + 2 < TShape.InH;
+            if (top && bottom) Blocks<TShape, AllRows>(path, input, output, packed, bias, outY);
+            else if (bottom) Blocks<TShape, NoTopRow>(path, input, output, packed, bias, outY);
+            else if (top) Blocks<TShape, NoBottomRow>(path, input, output, packed, bias, outY);
+            else Blocks<TShape, MiddleRowOnly>(path, input, output, packed, bias, outY);
         }
     }
 
-    private readonly record struct Shape(int InH, int InW, int C, int OutH, int OutW, int Stride, int PadTop, int PadLeft);
+    /// <summary>Which of a pixel's three input rows exist (the others are padding), as constants.</summary>
+    private interface IRows { static abstract bool Top { get; } static abstract bool Bottom { get; } }
+    private struct AllRows : IRows { public static bool Top => true; public static bool Bottom => true; }
+    private struct NoTopRow : IRows { public static bool Top => false; public static bool Bottom => true; }
+    private struct NoBottomRow : IRows { public static bool Top => true; public static bool Bottom => false; }
+    private struct MiddleRowOnly : IRows { public static bool Top => false; public static bool Bottom => false; }
 
-    /// <summary>One output row of one block of <c>TSimd.Width</c> channels starting at <paramref name="c"/>.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Row<TSimd, TVec>(float* input, float* output, float* packed, float* bias, Shape s, int c, int outY)
-        where TSimd : struct, ISimd<TVec> where TVec : struct
+    /// <summary>Every channel block of one output row: widest vectors first, then narrower, then scalar.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Blocks<TShape, TRows>(SimdPath path, float* input, float* output, float* packed, float* bias, int outY)
+        where TShape : struct, IDepthwiseShape where TRows : struct, IRows
     {
-        int C = s.C;
-        TVec vb = TSimd.Load(bias + c);
-        int inY0 = outY * s.Stride - s.PadTop;
-        float* o = output + (long)outY * s.OutW * C + c;
-        if (inY0 < 0 || inY0 + 2 >= s.InH)
-        {
-            for (int edgeX = 0; edgeX < s.OutW; edgeX++) Edge<TSimd, TVec>(input, o + (long)edgeX * C, packed, vb, s, c, inY0, edgeX * s.Stride - s.PadLeft);
-            return;
-        }
-        TVec vk0 = TSimd.Load(packed + c), vk1 = TSimd.Load(packed + C + c), vk2 = TSimd.Load(packed + 2 * C + c);
-        TVec vk3 = TSimd.Load(packed + 3 * C + c), vk4 = TSimd.Load(packed + 4 * C + c), vk5 = TSimd.Load(packed + 5 * C + c);
-        TVec vk6 = TSimd.Load(packed + 6 * C + c), vk7 = TSimd.Load(packed + 7 * C + c), vk8 = TSimd.Load(packed + 8 * C + c);
-        long rowStride = (long)s.InW * C;
-        long pixelStep = (long)s.Stride * C;
-        // Output columns whose three input columns are all inside the image.
-        int firstInterior = (s.PadLeft + s.Stride - 1) / s.Stride;
-        int lastInterior = Math.Min(s.OutW - 1, (s.InW - 3 + s.PadLeft) / s.Stride);
-        for (int edgeX = 0; edgeX < firstInterior; edgeX++) Edge<TSimd, TVec>(input, o + (long)edgeX * C, packed, vb, s, c, inY0, edgeX * s.Stride - s.PadLeft);
-        float* i0 = input + (long)inY0 * rowStride + (long)(firstInterior * s.Stride - s.PadLeft) * C + c;
-        float* i1 = i0 + rowStride;
-        float* i2 = i1 + rowStride;
-        int outX = firstInterior;
-        // Four pixels at a time: four independent accumulator chains hide the fused multiply-add latency (one chain of
-        // nine dependent FMAs per pixel would be latency-bound). Each pixel still sums its taps in the same order.
+        int channels = TShape.Channels;
+        int c16 = path == SimdPath.Vector512 ? channels / 16 * 16 : 0;
+        int c8 = path == SimdPath.Vector512 || path == SimdPath.Vector256 ? c16 + (channels - c16) / 8 * 8 : c16;
+        int c4 = path != SimdPath.Scalar ? c8 + (channels - c8) / 4 * 4 : c8;
+        if (c16 > 0) Row<F32x16, Vector512<float>, TShape, TRows>(input, output, packed, bias, outY, 0, c16);
+        if (c8 > c16) Row<F32x8, Vector256<float>, TShape, TRows>(input, output, packed, bias, outY, c16, c8);
+        if (c4 > c8) Row<F32x4, Vector128<float>, TShape, TRows>(input, output, packed, bias, outY, c8, c4);
+        if (channels > c4) Row<F32x1, float, TShape, TRows>(input, output, packed, bias, outY, c4, channels);
+    }
+
+    /// <summary>One output row, channels <c>[cBegin, cEnd)</c>: the border pixels, then the interior four pixels at a
+    /// time with every channel block in turn (four independent accumulator chains hide the fused multiply-add latency),
+    /// then the interior's tail and the right border. No call inside, so nothing is spilled across one.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Row<TSimd, TVec, TShape, TRows>(float* input, float* output, float* packed, float* bias, int outY, int cBegin, int cEnd)
+        where TSimd : struct, ISimd<TVec> where TVec : struct where TShape : struct, IDepthwiseShape where TRows : struct, IRows
+    {
+        int C = TShape.Channels, S = TShape.Stride, inW = TShape.InW, outW = TShape.OutW, W = TSimd.Width;
+        long rowStride = (long)inW * C;
+        int inY0 = outY * S - TShape.PadTop;
+        float* r0 = input + inY0 * rowStride - (long)TShape.PadLeft * C;
+        float* o = output + (long)outY * outW * C;
+        int firstInterior = (TShape.PadLeft + S - 1) / S;
+        int lastInterior = Math.Min(outW - 1, (inW - 3 + TShape.PadLeft) / S);
+        int outX = 0;
+        for (; outX < firstInterior && outX < outW; outX++)
+            PixelAllChannels<TSimd, TVec, TShape, TRows>(r0, o, packed, bias, outX, cBegin, cEnd);
         for (; outX + 3 <= lastInterior; outX += 4)
         {
-            float* a0 = i0, a1 = i1, a2 = i2;
-            float* b0 = i0 + pixelStep, b1 = i1 + pixelStep, b2 = i2 + pixelStep;
-            float* c0 = b0 + pixelStep, c1 = b1 + pixelStep, c2 = b2 + pixelStep;
-            float* d0 = c0 + pixelStep, d1 = c1 + pixelStep, d2 = c2 + pixelStep;
-            TVec va = TSimd.FusedMultiplyAdd(TSimd.Load(a0), vk0, vb);
-            TVec vbb = TSimd.FusedMultiplyAdd(TSimd.Load(b0), vk0, vb);
-            TVec vc = TSimd.FusedMultiplyAdd(TSimd.Load(c0), vk0, vb);
-            TVec vd = TSimd.FusedMultiplyAdd(TSimd.Load(d0), vk0, vb);
-            va = TSimd.FusedMultiplyAdd(TSimd.Load(a0 + C), vk1, va); vbb = TSimd.FusedMultiplyAdd(TSimd.Load(b0 + C), vk1, vbb);
-            vc = TSimd.FusedMultiplyAdd(TSimd.Load(c0 + C), vk1, vc); vd = TSimd.FusedMultiplyAdd(TSimd.Load(d0 + C), vk1, vd);
-            va = TSimd.FusedMultiplyAdd(TSimd.Load(a0 + 2 * C), vk2, va); vbb = TSimd.FusedMultiplyAdd(TSimd.Load(b0 + 2 * C), vk2, vbb);
-            vc = TSimd.FusedMultiplyAdd(TSimd.Load(c0 + 2 * C), vk2, vc); vd = TSimd.FusedMultiplyAdd(TSimd.Load(d0 + 2 * C), vk2, vd);
-            va = TSimd.FusedMultiplyAdd(TSimd.Load(a1), vk3, va); vbb = TSimd.FusedMultiplyAdd(TSimd.Load(b1), vk3, vbb);
-            vc = TSimd.FusedMultiplyAdd(TSimd.Load(c1), vk3, vc); vd = TSimd.FusedMultiplyAdd(TSimd.Load(d1), vk3, vd);
-            va = TSimd.FusedMultiplyAdd(TSimd.Load(a1 + C), vk4, va); vbb = TSimd.FusedMultiplyAdd(TSimd.Load(b1 + C), vk4, vbb);
-            vc = TSimd.FusedMultiplyAdd(TSimd.Load(c1 + C), vk4, vc); vd = TSimd.FusedMultiplyAdd(TSimd.Load(d1 + C), vk4, vd);
-            va = TSimd.FusedMultiplyAdd(TSimd.Load(a1 + 2 * C), vk5, va); vbb = TSimd.FusedMultiplyAdd(TSimd.Load(b1 + 2 * C), vk5, vbb);
-            vc = TSimd.FusedMultiplyAdd(TSimd.Load(c1 + 2 * C), vk5, vc); vd = TSimd.FusedMultiplyAdd(TSimd.Load(d1 + 2 * C), vk5, vd);
-            va = TSimd.FusedMultiplyAdd(TSimd.Load(a2), vk6, va); vbb = TSimd.FusedMultiplyAdd(TSimd.Load(b2), vk6, vbb);
-            vc = TSimd.FusedMultiplyAdd(TSimd.Load(c2), vk6, vc); vd = TSimd.FusedMultiplyAdd(TSimd.Load(d2), vk6, vd);
-            va = TSimd.FusedMultiplyAdd(TSimd.Load(a2 + C), vk7, va); vbb = TSimd.FusedMultiplyAdd(TSimd.Load(b2 + C), vk7, vbb);
-            vc = TSimd.FusedMultiplyAdd(TSimd.Load(c2 + C), vk7, vc); vd = TSimd.FusedMultiplyAdd(TSimd.Load(d2 + C), vk7, vd);
-            va = TSimd.FusedMultiplyAdd(TSimd.Load(a2 + 2 * C), vk8, va); vbb = TSimd.FusedMultiplyAdd(TSimd.Load(b2 + 2 * C), vk8, vbb);
-            vc = TSimd.FusedMultiplyAdd(TSimd.Load(c2 + 2 * C), vk8, vc); vd = TSimd.FusedMultiplyAdd(TSimd.Load(d2 + 2 * C), vk8, vd);
-            float* ox = o + (long)outX * C;
-            TSimd.StoreRelu6(va, ox);
-            TSimd.StoreRelu6(vbb, ox + C);
-            TSimd.StoreRelu6(vc, ox + 2 * C);
-            TSimd.StoreRelu6(vd, ox + 3 * C);
-            long step4 = 4 * pixelStep;
-            i0 += step4; i1 += step4; i2 += step4;
-        }
-        for (; outX <= lastInterior; outX++)
-        {
-            TVec vacc = TSimd.FusedMultiplyAdd(TSimd.Load(i0), vk0, vb);
-            vacc = TSimd.FusedMultiplyAdd(TSimd.Load(i0 + C), vk1, vacc);
-            vacc = TSimd.FusedMultiplyAdd(TSimd.Load(i0 + 2 * C), vk2, vacc);
-            vacc = TSimd.FusedMultiplyAdd(TSimd.Load(i1), vk3, vacc);
-            vacc = TSimd.FusedMultiplyAdd(TSimd.Load(i1 + C), vk4, vacc);
-            vacc = TSimd.FusedMultiplyAdd(TSimd.Load(i1 + 2 * C), vk5, vacc);
-            vacc = TSimd.FusedMultiplyAdd(TSimd.Load(i2), vk6, vacc);
-            vacc = TSimd.FusedMultiplyAdd(TSimd.Load(i2 + C), vk7, vacc);
-            vacc = TSimd.FusedMultiplyAdd(TSimd.Load(i2 + 2 * C), vk8, vacc);
-            TSimd.StoreRelu6(vacc, o + (long)outX * C);
-            i0 += pixelStep; i1 += pixelStep; i2 += pixelStep;
-        }
-        for (int edgeX = Math.Max(lastInterior + 1, firstInterior); edgeX < s.OutW; edgeX++) Edge<TSimd, TVec>(input, o + (long)edgeX * C, packed, vb, s, c, inY0, edgeX * s.Stride - s.PadLeft);
-    }
-
-    /// <summary>A border pixel: taps outside the image are zero padding and skipped.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void Edge<TSimd, TVec>(float* input, float* o, float* packed, TVec vb, Shape s, int c, int inY0, int inX0)
-        where TSimd : struct, ISimd<TVec> where TVec : struct
-    {
-        TVec vacc = vb;
-        for (int ky = 0; ky < 3; ky++)
-        {
-            int y = inY0 + ky;
-            if ((uint)y >= (uint)s.InH) continue; // padding row
-            for (int kx = 0; kx < 3; kx++)
+            float* p = r0 + (long)outX * S * C;
+            float* q = o + (long)outX * C;
+            long d1 = S * C, d2 = 2 * S * C, d3 = 3 * S * C;
+            for (int c = cBegin; c < cEnd; c += W)
             {
-                int x = inX0 + kx;
-                if ((uint)x >= (uint)s.InW) continue; // padding column
-                vacc = TSimd.FusedMultiplyAdd(TSimd.Load(input + ((long)y * s.InW + x) * s.C + c), TSimd.Load(packed + (ky * 3 + kx) * s.C + c), vacc);
+                float* pc = p + c, k = packed + c;
+                TVec va = TSimd.Load(bias + c), vbb = va, vc = va, vd = va, vk;
+                if (TRows.Top)
+                {
+                    vk = TSimd.Load(k);
+                    va = TSimd.FusedMultiplyAdd(TSimd.Load(pc), vk, va); vbb = TSimd.FusedMultiplyAdd(TSimd.Load(pc + d1), vk, vbb);
+                    vc = TSimd.FusedMultiplyAdd(TSimd.Load(pc + d2), vk, vc); vd = TSimd.FusedMultiplyAdd(TSimd.Load(pc + d3), vk, vd);
+                    vk = TSimd.Load(k + C);
+                    va = TSimd.FusedMultiplyAdd(TSimd.Load(pc + C), vk, va); vbb = TSimd.FusedMultiplyAdd(TSimd.Load(pc + d1 + C), vk, vbb);
+                    vc = TSimd.FusedMultiplyAdd(TSimd.Load(pc + d2 + C), vk, vc); vd = TSimd.FusedMultiplyAdd(TSimd.Load(pc + d3 + C), vk, vd);
+                    vk = TSimd.Load(k + 2 * C);
+                    va = TSimd.FusedMultiplyAdd(TSimd.Load(pc + 2 * C), vk, va); vbb = TSimd.FusedMultiplyAdd(TSimd.Load(pc + d1 + 2 * C), vk, vbb);
+                    vc = TSimd.FusedMultiplyAdd(TSimd.Load(pc + d2 + 2 * C), vk, vc); vd = TSimd.FusedMultiplyAdd(TSimd.Load(pc + d3 + 2 * C), vk, vd);
+                }
+                pc += rowStride;
+                vk = TSimd.Load(k + 3 * C);
+                va = TSimd.FusedMultiplyAdd(TSimd.Load(pc), vk, va); vbb = TSimd.FusedMultiplyAdd(TSimd.Load(pc + d1), vk, vbb);
+                vc = TSimd.FusedMultiplyAdd(TSimd.Load(pc + d2), vk, vc); vd = TSimd.FusedMultiplyAdd(TSimd.Load(pc + d3), vk, vd);
+                vk = TSimd.Load(k + 4 * C);
+                va = TSimd.FusedMultiplyAdd(TSimd.Load(pc + C), vk, va); vbb = TSimd.FusedMultiplyAdd(TSimd.Load(pc + d1 + C), vk, vbb);
+                vc = TSimd.FusedMultiplyAdd(TSimd.Load(pc + d2 + C), vk, vc); vd = TSimd.FusedMultiplyAdd(TSimd.Load(pc + d3 + C), vk, vd);
+                vk = TSimd.Load(k + 5 * C);
+                va = TSimd.FusedMultiplyAdd(TSimd.Load(pc + 2 * C), vk, va); vbb = TSimd.FusedMultiplyAdd(TSimd.Load(pc + d1 + 2 * C), vk, vbb);
+                vc = TSimd.FusedMultiplyAdd(TSimd.Load(pc + d2 + 2 * C), vk, vc); vd = TSimd.FusedMultiplyAdd(TSimd.Load(pc + d3 + 2 * C), vk, vd);
+                if (TRows.Bottom)
+                {
+                    pc += rowStride;
+                    vk = TSimd.Load(k + 6 * C);
+                    va = TSimd.FusedMultiplyAdd(TSimd.Load(pc), vk, va); vbb = TSimd.FusedMultiplyAdd(TSimd.Load(pc + d1), vk, vbb);
+                    vc = TSimd.FusedMultiplyAdd(TSimd.Load(pc + d2), vk, vc); vd = TSimd.FusedMultiplyAdd(TSimd.Load(pc + d3), vk, vd);
+                    vk = TSimd.Load(k + 7 * C);
+                    va = TSimd.FusedMultiplyAdd(TSimd.Load(pc + C), vk, va); vbb = TSimd.FusedMultiplyAdd(TSimd.Load(pc + d1 + C), vk, vbb);
+                    vc = TSimd.FusedMultiplyAdd(TSimd.Load(pc + d2 + C), vk, vc); vd = TSimd.FusedMultiplyAdd(TSimd.Load(pc + d3 + C), vk, vd);
+                    vk = TSimd.Load(k + 8 * C);
+                    va = TSimd.FusedMultiplyAdd(TSimd.Load(pc + 2 * C), vk, va); vbb = TSimd.FusedMultiplyAdd(TSimd.Load(pc + d1 + 2 * C), vk, vbb);
+                    vc = TSimd.FusedMultiplyAdd(TSimd.Load(pc + d2 + 2 * C), vk, vc); vd = TSimd.FusedMultiplyAdd(TSimd.Load(pc + d3 + 2 * C), vk, vd);
+                }
+                TSimd.StoreRelu6(va, q + c);
+                TSimd.StoreRelu6(vbb, q + C + c);
+                TSimd.StoreRelu6(vc, q + 2 * C + c);
+                TSimd.StoreRelu6(vd, q + 3 * C + c);
             }
         }
-        TSimd.StoreRelu6(vacc, o);
+        for (; outX < outW; outX++)
+            PixelAllChannels<TSimd, TVec, TShape, TRows>(r0, o, packed, bias, outX, cBegin, cEnd);
+    }
+
+    /// <summary>Output pixel <paramref name="outX"/> of a row (a border pixel or the interior's tail), channels
+    /// <c>[cBegin, cEnd)</c>, taps from memory.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PixelAllChannels<TSimd, TVec, TShape, TRows>(float* r0, float* o, float* packed, float* bias, int outX, int cBegin, int cEnd)
+        where TSimd : struct, ISimd<TVec> where TVec : struct where TShape : struct, IDepthwiseShape where TRows : struct, IRows
+    {
+        int C = TShape.Channels, S = TShape.Stride;
+        long rowStride = (long)TShape.InW * C;
+        int inX0 = outX * S - TShape.PadLeft;
+        bool left = inX0 >= 0, right = inX0 + 2 < TShape.InW;
+        float* p = r0 + (long)outX * S * C;
+        float* q = o + (long)outX * C;
+        for (int c = cBegin; c < cEnd; c += TSimd.Width)
+        {
+            float* k = packed + c;
+            TVec vk0 = TRows.Top ? TSimd.Load(k) : default, vk1 = TRows.Top ? TSimd.Load(k + C) : default, vk2 = TRows.Top ? TSimd.Load(k + 2 * C) : default;
+            TVec vk6 = TRows.Bottom ? TSimd.Load(k + 6 * C) : default, vk7 = TRows.Bottom ? TSimd.Load(k + 7 * C) : default, vk8 = TRows.Bottom ? TSimd.Load(k + 8 * C) : default;
+            TSimd.StoreRelu6(Pixel<TSimd, TVec, TRows>(p + c, rowStride, C, left, right, TSimd.Load(bias + c),
+                vk0, vk1, vk2, TSimd.Load(k + 3 * C), TSimd.Load(k + 4 * C), TSimd.Load(k + 5 * C), vk6, vk7, vk8), q + c);
+        }
+    }
+
+    /// <summary>One pixel; <paramref name="p"/> points at its top-left tap. Taps in a missing row, a missing left column
+    /// (<paramref name="left"/> false) or a missing right column (<paramref name="right"/> false) are skipped.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TVec Pixel<TSimd, TVec, TRows>(float* p, long rowStride, int C, bool left, bool right, TVec vb,
+        TVec vk0, TVec vk1, TVec vk2, TVec vk3, TVec vk4, TVec vk5, TVec vk6, TVec vk7, TVec vk8)
+        where TSimd : struct, ISimd<TVec> where TVec : struct where TRows : struct, IRows
+    {
+        TVec acc = vb;
+        if (TRows.Top)
+        {
+            if (left) acc = TSimd.FusedMultiplyAdd(TSimd.Load(p), vk0, acc);
+            acc = TSimd.FusedMultiplyAdd(TSimd.Load(p + C), vk1, acc);
+            if (right) acc = TSimd.FusedMultiplyAdd(TSimd.Load(p + 2 * C), vk2, acc);
+        }
+        p += rowStride;
+        if (left) acc = TSimd.FusedMultiplyAdd(TSimd.Load(p), vk3, acc);
+        acc = TSimd.FusedMultiplyAdd(TSimd.Load(p + C), vk4, acc);
+        if (right) acc = TSimd.FusedMultiplyAdd(TSimd.Load(p + 2 * C), vk5, acc);
+        if (TRows.Bottom)
+        {
+            p += rowStride;
+            if (left) acc = TSimd.FusedMultiplyAdd(TSimd.Load(p), vk6, acc);
+            acc = TSimd.FusedMultiplyAdd(TSimd.Load(p + C), vk7, acc);
+            if (right) acc = TSimd.FusedMultiplyAdd(TSimd.Load(p + 2 * C), vk8, acc);
+        }
+        return acc;
     }
 }

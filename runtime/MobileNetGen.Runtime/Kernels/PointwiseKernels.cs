@@ -36,56 +36,62 @@ public static unsafe class PointwiseKernels
         }
     }
 
-    /// <summary>6 pixels × 32 channels (two panels) per register tile: 12 accumulators.</summary>
+    // Register budget: every kernel keeps exactly its accumulators, the weight vectors of one input channel and one
+    // broadcast in registers (AVX2: 12 + 2 + 1 of 16). The bias is reloaded per tile and 0 / 6 are constants, so
+    // nothing else is live across the channel loop and the JIT spills nothing. The loop walks two pointers (input
+    // channel, weight row); the other pixels of the tile sit at constant offsets once the generated layer inlines
+    // this with its literal cin. ReLU6 uses MaxNative/MinNative (one instruction each; identical to Math.Clamp for
+    // every non-NaN value, and the sums are never NaN).
+
+    /// <summary>6 pixels × 32 channels (two panels) per register tile: 12 accumulators of AVX-512's 32 registers.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Vector512Kernel(float* input, float* output, float* packed, float* bias, int pixels, int cin, int cout, int panelStart, int panelEnd)
     {
         const int MR = 6;
-        var zero = Vector512<float>.Zero;
-        var six = Vector512.Create(6f);
-        int panels = panelEnd;
         int panel = panelStart;
-        for (; panel + 2 <= panels; panel += 2)
+        for (; panel + 2 <= panelEnd; panel += 2)
         {
             float* w0 = packed + (long)panel * cin * PanelWidth;
-            float* w1 = w0 + (long)cin * PanelWidth;
-            var vb0 = Vector512.Load(bias + panel * PanelWidth);
-            var vb1 = Vector512.Load(bias + panel * PanelWidth + 16);
+            float* b = bias + panel * PanelWidth;
             int p = 0;
             for (; p + MR <= pixels; p += MR)
             {
                 float* a = input + (long)p * cin;
-                Vector512<float> vacc00 = vb0, vacc01 = vb1, vacc10 = vb0, vacc11 = vb1, vacc20 = vb0, vacc21 = vb1,
-                                 vacc30 = vb0, vacc31 = vb1, vacc40 = vb0, vacc41 = vb1, vacc50 = vb0, vacc51 = vb1;
-                for (int ci = 0; ci < cin; ci++)
+                Vector512<float> vacc00 = Vector512.Load(b), vacc01 = Vector512.Load(b + 16);
+                Vector512<float> vacc10 = vacc00, vacc11 = vacc01, vacc20 = vacc00, vacc21 = vacc01,
+                                 vacc30 = vacc00, vacc31 = vacc01, vacc40 = vacc00, vacc41 = vacc01, vacc50 = vacc00, vacc51 = vacc01;
+                float* wk = w0;
+                long panelFloats = (long)cin * PanelWidth;
+                for (float* ak = a, end = a + cin; ak < end; ak++, wk += PanelWidth)
                 {
-                    var vw0 = Vector512.Load(w0 + ci * PanelWidth);
-                    var vw1 = Vector512.Load(w1 + ci * PanelWidth);
-                    var va = Vector512.Create(a[ci]);
+                    var vw0 = Vector512.Load(wk);
+                    var vw1 = Vector512.Load(wk + panelFloats);
+                    var va = Vector512.Create(ak[0]);
                     vacc00 = Vector512.FusedMultiplyAdd(va, vw0, vacc00); vacc01 = Vector512.FusedMultiplyAdd(va, vw1, vacc01);
-                    va = Vector512.Create(a[cin + ci]);
+                    va = Vector512.Create(ak[cin]);
                     vacc10 = Vector512.FusedMultiplyAdd(va, vw0, vacc10); vacc11 = Vector512.FusedMultiplyAdd(va, vw1, vacc11);
-                    va = Vector512.Create(a[2 * cin + ci]);
+                    va = Vector512.Create(ak[2 * cin]);
                     vacc20 = Vector512.FusedMultiplyAdd(va, vw0, vacc20); vacc21 = Vector512.FusedMultiplyAdd(va, vw1, vacc21);
-                    va = Vector512.Create(a[3 * cin + ci]);
+                    va = Vector512.Create(ak[3 * cin]);
                     vacc30 = Vector512.FusedMultiplyAdd(va, vw0, vacc30); vacc31 = Vector512.FusedMultiplyAdd(va, vw1, vacc31);
-                    va = Vector512.Create(a[4 * cin + ci]);
+                    va = Vector512.Create(ak[4 * cin]);
                     vacc40 = Vector512.FusedMultiplyAdd(va, vw0, vacc40); vacc41 = Vector512.FusedMultiplyAdd(va, vw1, vacc41);
-                    va = Vector512.Create(a[5 * cin + ci]);
+                    va = Vector512.Create(ak[5 * cin]);
                     vacc50 = Vector512.FusedMultiplyAdd(va, vw0, vacc50); vacc51 = Vector512.FusedMultiplyAdd(va, vw1, vacc51);
                 }
                 float* o = output + (long)p * cout + panel * PanelWidth;
-                Vector512.Min(Vector512.Max(vacc00, zero), six).Store(o); Vector512.Min(Vector512.Max(vacc01, zero), six).Store(o + 16); o += cout;
-                Vector512.Min(Vector512.Max(vacc10, zero), six).Store(o); Vector512.Min(Vector512.Max(vacc11, zero), six).Store(o + 16); o += cout;
-                Vector512.Min(Vector512.Max(vacc20, zero), six).Store(o); Vector512.Min(Vector512.Max(vacc21, zero), six).Store(o + 16); o += cout;
-                Vector512.Min(Vector512.Max(vacc30, zero), six).Store(o); Vector512.Min(Vector512.Max(vacc31, zero), six).Store(o + 16); o += cout;
-                Vector512.Min(Vector512.Max(vacc40, zero), six).Store(o); Vector512.Min(Vector512.Max(vacc41, zero), six).Store(o + 16); o += cout;
-                Vector512.Min(Vector512.Max(vacc50, zero), six).Store(o); Vector512.Min(Vector512.Max(vacc51, zero), six).Store(o + 16);
+                Relu6(vacc00).Store(o); Relu6(vacc01).Store(o + 16); o += cout;
+                Relu6(vacc10).Store(o); Relu6(vacc11).Store(o + 16); o += cout;
+                Relu6(vacc20).Store(o); Relu6(vacc21).Store(o + 16); o += cout;
+                Relu6(vacc30).Store(o); Relu6(vacc31).Store(o + 16); o += cout;
+                Relu6(vacc40).Store(o); Relu6(vacc41).Store(o + 16); o += cout;
+                Relu6(vacc50).Store(o); Relu6(vacc51).Store(o + 16);
             }
             for (; p < pixels; p++) // row tail: fewer than MR pixels left
             {
                 float* a = input + (long)p * cin;
-                Vector512<float> vacc0 = vb0, vacc1 = vb1;
+                float* w1 = w0 + (long)cin * PanelWidth;
+                Vector512<float> vacc0 = Vector512.Load(b), vacc1 = Vector512.Load(b + 16);
                 for (int ci = 0; ci < cin; ci++)
                 {
                     var va = Vector512.Create(a[ci]);
@@ -93,44 +99,45 @@ public static unsafe class PointwiseKernels
                     vacc1 = Vector512.FusedMultiplyAdd(va, Vector512.Load(w1 + ci * PanelWidth), vacc1);
                 }
                 float* o = output + (long)p * cout + panel * PanelWidth;
-                Vector512.Min(Vector512.Max(vacc0, zero), six).Store(o);
-                Vector512.Min(Vector512.Max(vacc1, zero), six).Store(o + 16);
+                Relu6(vacc0).Store(o);
+                Relu6(vacc1).Store(o + 16);
             }
         }
-        if (panel < panels) // odd panel count (e.g. 48 or 96 channels): one panel, 6 pixels × 16 channels
+        if (panel < panelEnd) // odd panel count (e.g. 48 or 96 channels): one panel, 6 pixels × 16 channels
         {
             float* w0 = packed + (long)panel * cin * PanelWidth;
-            var vb0 = Vector512.Load(bias + panel * PanelWidth);
+            float* b = bias + panel * PanelWidth;
             int p = 0;
             for (; p + MR <= pixels; p += MR)
             {
                 float* a = input + (long)p * cin;
-                Vector512<float> vacc0 = vb0, vacc1 = vb0, vacc2 = vb0, vacc3 = vb0, vacc4 = vb0, vacc5 = vb0;
-                for (int ci = 0; ci < cin; ci++)
+                Vector512<float> vacc0 = Vector512.Load(b), vacc1 = vacc0, vacc2 = vacc0, vacc3 = vacc0, vacc4 = vacc0, vacc5 = vacc0;
+                float* wk = w0;
+                for (float* ak = a, end = a + cin; ak < end; ak++, wk += PanelWidth)
                 {
-                    var vw0 = Vector512.Load(w0 + ci * PanelWidth);
-                    vacc0 = Vector512.FusedMultiplyAdd(Vector512.Create(a[ci]), vw0, vacc0);
-                    vacc1 = Vector512.FusedMultiplyAdd(Vector512.Create(a[cin + ci]), vw0, vacc1);
-                    vacc2 = Vector512.FusedMultiplyAdd(Vector512.Create(a[2 * cin + ci]), vw0, vacc2);
-                    vacc3 = Vector512.FusedMultiplyAdd(Vector512.Create(a[3 * cin + ci]), vw0, vacc3);
-                    vacc4 = Vector512.FusedMultiplyAdd(Vector512.Create(a[4 * cin + ci]), vw0, vacc4);
-                    vacc5 = Vector512.FusedMultiplyAdd(Vector512.Create(a[5 * cin + ci]), vw0, vacc5);
+                    var vw0 = Vector512.Load(wk);
+                    vacc0 = Vector512.FusedMultiplyAdd(Vector512.Create(ak[0]), vw0, vacc0);
+                    vacc1 = Vector512.FusedMultiplyAdd(Vector512.Create(ak[cin]), vw0, vacc1);
+                    vacc2 = Vector512.FusedMultiplyAdd(Vector512.Create(ak[2 * cin]), vw0, vacc2);
+                    vacc3 = Vector512.FusedMultiplyAdd(Vector512.Create(ak[3 * cin]), vw0, vacc3);
+                    vacc4 = Vector512.FusedMultiplyAdd(Vector512.Create(ak[4 * cin]), vw0, vacc4);
+                    vacc5 = Vector512.FusedMultiplyAdd(Vector512.Create(ak[5 * cin]), vw0, vacc5);
                 }
                 float* o = output + (long)p * cout + panel * PanelWidth;
-                Vector512.Min(Vector512.Max(vacc0, zero), six).Store(o); o += cout;
-                Vector512.Min(Vector512.Max(vacc1, zero), six).Store(o); o += cout;
-                Vector512.Min(Vector512.Max(vacc2, zero), six).Store(o); o += cout;
-                Vector512.Min(Vector512.Max(vacc3, zero), six).Store(o); o += cout;
-                Vector512.Min(Vector512.Max(vacc4, zero), six).Store(o); o += cout;
-                Vector512.Min(Vector512.Max(vacc5, zero), six).Store(o);
+                Relu6(vacc0).Store(o); o += cout;
+                Relu6(vacc1).Store(o); o += cout;
+                Relu6(vacc2).Store(o); o += cout;
+                Relu6(vacc3).Store(o); o += cout;
+                Relu6(vacc4).Store(o); o += cout;
+                Relu6(vacc5).Store(o);
             }
             for (; p < pixels; p++)
             {
                 float* a = input + (long)p * cin;
-                Vector512<float> vacc0 = vb0;
+                Vector512<float> vacc0 = Vector512.Load(b);
                 for (int ci = 0; ci < cin; ci++)
                     vacc0 = Vector512.FusedMultiplyAdd(Vector512.Create(a[ci]), Vector512.Load(w0 + ci * PanelWidth), vacc0);
-                Vector512.Min(Vector512.Max(vacc0, zero), six).Store(output + (long)p * cout + panel * PanelWidth);
+                Relu6(vacc0).Store(output + (long)p * cout + panel * PanelWidth);
             }
         }
     }
@@ -140,48 +147,47 @@ public static unsafe class PointwiseKernels
     public static void Vector256Kernel(float* input, float* output, float* packed, float* bias, int pixels, int cin, int cout, int panelStart, int panelEnd)
     {
         const int MR = 6;
-        var zero = Vector256<float>.Zero;
-        var six = Vector256.Create(6f);
         for (int panel = panelStart; panel < panelEnd; panel++)
         {
             float* w = packed + (long)panel * cin * PanelWidth;
-            var vb0 = Vector256.Load(bias + panel * PanelWidth);
-            var vb1 = Vector256.Load(bias + panel * PanelWidth + 8);
+            float* b = bias + panel * PanelWidth;
             int p = 0;
             for (; p + MR <= pixels; p += MR)
             {
                 float* a = input + (long)p * cin;
-                Vector256<float> vacc00 = vb0, vacc01 = vb1, vacc10 = vb0, vacc11 = vb1, vacc20 = vb0, vacc21 = vb1,
-                                 vacc30 = vb0, vacc31 = vb1, vacc40 = vb0, vacc41 = vb1, vacc50 = vb0, vacc51 = vb1;
-                for (int ci = 0; ci < cin; ci++)
+                Vector256<float> vacc00 = Vector256.Load(b), vacc01 = Vector256.Load(b + 8);
+                Vector256<float> vacc10 = vacc00, vacc11 = vacc01, vacc20 = vacc00, vacc21 = vacc01,
+                                 vacc30 = vacc00, vacc31 = vacc01, vacc40 = vacc00, vacc41 = vacc01, vacc50 = vacc00, vacc51 = vacc01;
+                float* wk = w;
+                for (float* ak = a, end = a + cin; ak < end; ak++, wk += PanelWidth)
                 {
-                    var vw0 = Vector256.Load(w + ci * PanelWidth);
-                    var vw1 = Vector256.Load(w + ci * PanelWidth + 8);
-                    var va = Vector256.Create(a[ci]);
+                    var vw0 = Vector256.Load(wk);
+                    var vw1 = Vector256.Load(wk + 8);
+                    var va = Vector256.Create(ak[0]);
                     vacc00 = Vector256.FusedMultiplyAdd(va, vw0, vacc00); vacc01 = Vector256.FusedMultiplyAdd(va, vw1, vacc01);
-                    va = Vector256.Create(a[cin + ci]);
+                    va = Vector256.Create(ak[cin]);
                     vacc10 = Vector256.FusedMultiplyAdd(va, vw0, vacc10); vacc11 = Vector256.FusedMultiplyAdd(va, vw1, vacc11);
-                    va = Vector256.Create(a[2 * cin + ci]);
+                    va = Vector256.Create(ak[2 * cin]);
                     vacc20 = Vector256.FusedMultiplyAdd(va, vw0, vacc20); vacc21 = Vector256.FusedMultiplyAdd(va, vw1, vacc21);
-                    va = Vector256.Create(a[3 * cin + ci]);
+                    va = Vector256.Create(ak[3 * cin]);
                     vacc30 = Vector256.FusedMultiplyAdd(va, vw0, vacc30); vacc31 = Vector256.FusedMultiplyAdd(va, vw1, vacc31);
-                    va = Vector256.Create(a[4 * cin + ci]);
+                    va = Vector256.Create(ak[4 * cin]);
                     vacc40 = Vector256.FusedMultiplyAdd(va, vw0, vacc40); vacc41 = Vector256.FusedMultiplyAdd(va, vw1, vacc41);
-                    va = Vector256.Create(a[5 * cin + ci]);
+                    va = Vector256.Create(ak[5 * cin]);
                     vacc50 = Vector256.FusedMultiplyAdd(va, vw0, vacc50); vacc51 = Vector256.FusedMultiplyAdd(va, vw1, vacc51);
                 }
                 float* o = output + (long)p * cout + panel * PanelWidth;
-                Vector256.Min(Vector256.Max(vacc00, zero), six).Store(o); Vector256.Min(Vector256.Max(vacc01, zero), six).Store(o + 8); o += cout;
-                Vector256.Min(Vector256.Max(vacc10, zero), six).Store(o); Vector256.Min(Vector256.Max(vacc11, zero), six).Store(o + 8); o += cout;
-                Vector256.Min(Vector256.Max(vacc20, zero), six).Store(o); Vector256.Min(Vector256.Max(vacc21, zero), six).Store(o + 8); o += cout;
-                Vector256.Min(Vector256.Max(vacc30, zero), six).Store(o); Vector256.Min(Vector256.Max(vacc31, zero), six).Store(o + 8); o += cout;
-                Vector256.Min(Vector256.Max(vacc40, zero), six).Store(o); Vector256.Min(Vector256.Max(vacc41, zero), six).Store(o + 8); o += cout;
-                Vector256.Min(Vector256.Max(vacc50, zero), six).Store(o); Vector256.Min(Vector256.Max(vacc51, zero), six).Store(o + 8);
+                Relu6(vacc00).Store(o); Relu6(vacc01).Store(o + 8); o += cout;
+                Relu6(vacc10).Store(o); Relu6(vacc11).Store(o + 8); o += cout;
+                Relu6(vacc20).Store(o); Relu6(vacc21).Store(o + 8); o += cout;
+                Relu6(vacc30).Store(o); Relu6(vacc31).Store(o + 8); o += cout;
+                Relu6(vacc40).Store(o); Relu6(vacc41).Store(o + 8); o += cout;
+                Relu6(vacc50).Store(o); Relu6(vacc51).Store(o + 8);
             }
-            for (; p < pixels; p++)
+            for (; p < pixels; p++) // row tail: fewer than MR pixels left
             {
                 float* a = input + (long)p * cin;
-                Vector256<float> vacc0 = vb0, vacc1 = vb1;
+                Vector256<float> vacc0 = Vector256.Load(b), vacc1 = Vector256.Load(b + 8);
                 for (int ci = 0; ci < cin; ci++)
                 {
                     var va = Vector256.Create(a[ci]);
@@ -189,8 +195,8 @@ public static unsafe class PointwiseKernels
                     vacc1 = Vector256.FusedMultiplyAdd(va, Vector256.Load(w + ci * PanelWidth + 8), vacc1);
                 }
                 float* o = output + (long)p * cout + panel * PanelWidth;
-                Vector256.Min(Vector256.Max(vacc0, zero), six).Store(o);
-                Vector256.Min(Vector256.Max(vacc1, zero), six).Store(o + 8);
+                Relu6(vacc0).Store(o);
+                Relu6(vacc1).Store(o + 8);
             }
         }
     }
@@ -200,48 +206,45 @@ public static unsafe class PointwiseKernels
     public static void Vector128Kernel(float* input, float* output, float* packed, float* bias, int pixels, int cin, int cout, int panelStart, int panelEnd)
     {
         const int MR = 4;
-        var zero = Vector128<float>.Zero;
-        var six = Vector128.Create(6f);
         for (int panel = panelStart; panel < panelEnd; panel++)
         {
             float* w = packed + (long)panel * cin * PanelWidth;
             float* b = bias + panel * PanelWidth;
-            var vb0 = Vector128.Load(b); var vb1 = Vector128.Load(b + 4); var vb2 = Vector128.Load(b + 8); var vb3 = Vector128.Load(b + 12);
             int p = 0;
             for (; p + MR <= pixels; p += MR)
             {
                 float* a = input + (long)p * cin;
-                Vector128<float> vacc00 = vb0, vacc01 = vb1, vacc02 = vb2, vacc03 = vb3;
-                Vector128<float> vacc10 = vb0, vacc11 = vb1, vacc12 = vb2, vacc13 = vb3;
-                Vector128<float> vacc20 = vb0, vacc21 = vb1, vacc22 = vb2, vacc23 = vb3;
-                Vector128<float> vacc30 = vb0, vacc31 = vb1, vacc32 = vb2, vacc33 = vb3;
-                for (int ci = 0; ci < cin; ci++)
+                Vector128<float> vacc00 = Vector128.Load(b), vacc01 = Vector128.Load(b + 4), vacc02 = Vector128.Load(b + 8), vacc03 = Vector128.Load(b + 12);
+                Vector128<float> vacc10 = vacc00, vacc11 = vacc01, vacc12 = vacc02, vacc13 = vacc03;
+                Vector128<float> vacc20 = vacc00, vacc21 = vacc01, vacc22 = vacc02, vacc23 = vacc03;
+                Vector128<float> vacc30 = vacc00, vacc31 = vacc01, vacc32 = vacc02, vacc33 = vacc03;
+                float* wk = w;
+                for (float* ak = a, end = a + cin; ak < end; ak++, wk += PanelWidth)
                 {
-                    float* wk = w + ci * PanelWidth;
                     var vw0 = Vector128.Load(wk); var vw1 = Vector128.Load(wk + 4); var vw2 = Vector128.Load(wk + 8); var vw3 = Vector128.Load(wk + 12);
-                    var va = Vector128.Create(a[ci]);
+                    var va = Vector128.Create(ak[0]);
                     vacc00 = Vector128.FusedMultiplyAdd(va, vw0, vacc00); vacc01 = Vector128.FusedMultiplyAdd(va, vw1, vacc01);
                     vacc02 = Vector128.FusedMultiplyAdd(va, vw2, vacc02); vacc03 = Vector128.FusedMultiplyAdd(va, vw3, vacc03);
-                    va = Vector128.Create(a[cin + ci]);
+                    va = Vector128.Create(ak[cin]);
                     vacc10 = Vector128.FusedMultiplyAdd(va, vw0, vacc10); vacc11 = Vector128.FusedMultiplyAdd(va, vw1, vacc11);
                     vacc12 = Vector128.FusedMultiplyAdd(va, vw2, vacc12); vacc13 = Vector128.FusedMultiplyAdd(va, vw3, vacc13);
-                    va = Vector128.Create(a[2 * cin + ci]);
+                    va = Vector128.Create(ak[2 * cin]);
                     vacc20 = Vector128.FusedMultiplyAdd(va, vw0, vacc20); vacc21 = Vector128.FusedMultiplyAdd(va, vw1, vacc21);
                     vacc22 = Vector128.FusedMultiplyAdd(va, vw2, vacc22); vacc23 = Vector128.FusedMultiplyAdd(va, vw3, vacc23);
-                    va = Vector128.Create(a[3 * cin + ci]);
+                    va = Vector128.Create(ak[3 * cin]);
                     vacc30 = Vector128.FusedMultiplyAdd(va, vw0, vacc30); vacc31 = Vector128.FusedMultiplyAdd(va, vw1, vacc31);
                     vacc32 = Vector128.FusedMultiplyAdd(va, vw2, vacc32); vacc33 = Vector128.FusedMultiplyAdd(va, vw3, vacc33);
                 }
                 float* o = output + (long)p * cout + panel * PanelWidth;
-                StoreRelu6(o, vacc00, vacc01, vacc02, vacc03, zero, six); o += cout;
-                StoreRelu6(o, vacc10, vacc11, vacc12, vacc13, zero, six); o += cout;
-                StoreRelu6(o, vacc20, vacc21, vacc22, vacc23, zero, six); o += cout;
-                StoreRelu6(o, vacc30, vacc31, vacc32, vacc33, zero, six);
+                StoreRelu6(o, vacc00, vacc01, vacc02, vacc03); o += cout;
+                StoreRelu6(o, vacc10, vacc11, vacc12, vacc13); o += cout;
+                StoreRelu6(o, vacc20, vacc21, vacc22, vacc23); o += cout;
+                StoreRelu6(o, vacc30, vacc31, vacc32, vacc33);
             }
             for (; p < pixels; p++)
             {
                 float* a = input + (long)p * cin;
-                Vector128<float> vacc0 = vb0, vacc1 = vb1, vacc2 = vb2, vacc3 = vb3;
+                Vector128<float> vacc0 = Vector128.Load(b), vacc1 = Vector128.Load(b + 4), vacc2 = Vector128.Load(b + 8), vacc3 = Vector128.Load(b + 12);
                 for (int ci = 0; ci < cin; ci++)
                 {
                     float* wk = w + ci * PanelWidth;
@@ -251,18 +254,27 @@ public static unsafe class PointwiseKernels
                     vacc2 = Vector128.FusedMultiplyAdd(va, Vector128.Load(wk + 8), vacc2);
                     vacc3 = Vector128.FusedMultiplyAdd(va, Vector128.Load(wk + 12), vacc3);
                 }
-                StoreRelu6(output + (long)p * cout + panel * PanelWidth, vacc0, vacc1, vacc2, vacc3, zero, six);
+                StoreRelu6(output + (long)p * cout + panel * PanelWidth, vacc0, vacc1, vacc2, vacc3);
             }
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StoreRelu6(float* o, Vector128<float> v0, Vector128<float> v1, Vector128<float> v2, Vector128<float> v3, Vector128<float> zero, Vector128<float> six)
+    private static Vector512<float> Relu6(Vector512<float> v) => Vector512.MinNative(Vector512.MaxNative(v, Vector512<float>.Zero), Vector512.Create(6f));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Relu6(Vector256<float> v) => Vector256.MinNative(Vector256.MaxNative(v, Vector256<float>.Zero), Vector256.Create(6f));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<float> Relu6(Vector128<float> v) => Vector128.MinNative(Vector128.MaxNative(v, Vector128<float>.Zero), Vector128.Create(6f));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreRelu6(float* o, Vector128<float> v0, Vector128<float> v1, Vector128<float> v2, Vector128<float> v3)
     {
-        Vector128.Min(Vector128.Max(v0, zero), six).Store(o);
-        Vector128.Min(Vector128.Max(v1, zero), six).Store(o + 4);
-        Vector128.Min(Vector128.Max(v2, zero), six).Store(o + 8);
-        Vector128.Min(Vector128.Max(v3, zero), six).Store(o + 12);
+        Relu6(v0).Store(o);
+        Relu6(v1).Store(o + 4);
+        Relu6(v2).Store(o + 8);
+        Relu6(v3).Store(o + 12);
     }
 
     /// <summary>The reference: one output at a time, same accumulation order as the SIMD paths.</summary>

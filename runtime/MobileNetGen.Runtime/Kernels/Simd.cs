@@ -32,7 +32,7 @@ public unsafe struct F32x16 : ISimd<Vector512<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> FusedMultiplyAdd(Vector512<float> a, Vector512<float> b, Vector512<float> c) => Vector512.FusedMultiplyAdd(a, b, c);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Add(Vector512<float> a, Vector512<float> b) => a + b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Multiply(Vector512<float> a, Vector512<float> b) => a * b;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void StoreRelu6(Vector512<float> v, float* p) => Vector512.Min(Vector512.Max(v, Vector512<float>.Zero), Vector512.Create(6f)).Store(p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void StoreRelu6(Vector512<float> v, float* p) => Vector512.MinNative(Vector512.MaxNative(v, Vector512<float>.Zero), Vector512.Create(6f)).Store(p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Vector512<float> v, float* p) => v.Store(p);
     public static Vector512<float> Zero { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => Vector512<float>.Zero; }
 }
@@ -45,7 +45,7 @@ public unsafe struct F32x8 : ISimd<Vector256<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> FusedMultiplyAdd(Vector256<float> a, Vector256<float> b, Vector256<float> c) => Vector256.FusedMultiplyAdd(a, b, c);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Add(Vector256<float> a, Vector256<float> b) => a + b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Multiply(Vector256<float> a, Vector256<float> b) => a * b;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void StoreRelu6(Vector256<float> v, float* p) => Vector256.Min(Vector256.Max(v, Vector256<float>.Zero), Vector256.Create(6f)).Store(p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void StoreRelu6(Vector256<float> v, float* p) => Vector256.MinNative(Vector256.MaxNative(v, Vector256<float>.Zero), Vector256.Create(6f)).Store(p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Vector256<float> v, float* p) => v.Store(p);
     public static Vector256<float> Zero { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => Vector256<float>.Zero; }
 }
@@ -58,7 +58,7 @@ public unsafe struct F32x4 : ISimd<Vector128<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> FusedMultiplyAdd(Vector128<float> a, Vector128<float> b, Vector128<float> c) => Vector128.FusedMultiplyAdd(a, b, c);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Add(Vector128<float> a, Vector128<float> b) => a + b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Multiply(Vector128<float> a, Vector128<float> b) => a * b;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void StoreRelu6(Vector128<float> v, float* p) => Vector128.Min(Vector128.Max(v, Vector128<float>.Zero), Vector128.Create(6f)).Store(p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void StoreRelu6(Vector128<float> v, float* p) => Vector128.MinNative(Vector128.MaxNative(v, Vector128<float>.Zero), Vector128.Create(6f)).Store(p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Vector128<float> v, float* p) => v.Store(p);
     public static Vector128<float> Zero { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => Vector128<float>.Zero; }
 }

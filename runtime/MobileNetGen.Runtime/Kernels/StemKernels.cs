@@ -3,124 +3,154 @@ using System.Runtime.Intrinsics;
 
 namespace MobileNetGen.Runtime.Kernels;
 
+/// <summary>The stem's shape as compile-time constants (one struct per generated model; see <see cref="IDepthwiseShape"/>).</summary>
+public interface IStemShape
+{
+    static abstract int InH { get; }
+    static abstract int InW { get; }
+    static abstract int OutH { get; }
+    static abstract int OutW { get; }
+    static abstract int Cout { get; }
+    static abstract int Stride { get; }
+    static abstract int PadTop { get; }
+    static abstract int PadLeft { get; }
+}
+
 /// <summary>
 /// The stem: full 3×3 convolution, stride 2, SAME padding, 3 input channels, + bias + ReLU6, NHWC.
 /// </summary>
 /// <remarks>
 /// Packed weights (<c>PackStem</c>): TensorFlow HWIO as is, <c>packed[((ky·3 + kx)·3 + ci)·C + co]</c>, BatchNorm
-/// scale folded in; output channels are the vector lanes. Interior pixels take an unrolled 27-tap path, border pixels
-/// skip the padding taps; both accumulate in (ky, kx, ci) order, so every width gives bit-identical results.
+/// scale folded in; output channels are the vector lanes. It is a small GEMM in disguise: for one kernel row ky, the
+/// nine values (kx, ci) a pixel reads are contiguous in the input, so a register tile of 6 pixels × 2 vectors of output
+/// channels (12 accumulators, as in <see cref="PointwiseKernels"/>) takes one broadcast per pixel and two weight loads
+/// per tap, all at constant offsets. Border pixels skip the padding taps (rows and columns outside the image). Every
+/// output sums its taps in (ky, kx, ci) order, so every width gives bit-identical results.
 /// </remarks>
 public static unsafe class StemKernels
 {
     private const int Cin = 3;
+    private const int MR = 6;
 
+    /// <summary>Output rows <c>[rowStart, rowEnd)</c> (a thread's share: rows are independent).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    /// <param name="rowStart">First output row to compute (a thread's share: rows are independent).</param>
-    /// <param name="rowEnd">One past the last output row to compute.</param>
-    public static void Run(SimdPath path, float* input, float* output, float* packed, float* bias,
-        int inH, int inW, int outH, int outW, int cout, int stride, int padTop, int padLeft, int rowStart, int rowEnd)
+    public static void Run<TShape>(SimdPath path, float* input, float* output, float* packed, float* bias, int rowStart, int rowEnd)
+        where TShape : struct, IStemShape
     {
-        var s = new Shape(inH, inW, outH, outW, cout, stride, padTop, padLeft, rowStart, rowEnd);
-        int c = 0;
-        if (path == SimdPath.Vector512)
-            for (; c + 16 <= cout; c += 16) Block<F32x16, Vector512<float>>(input, output, packed, bias, s, c);
-        if (path == SimdPath.Vector512 || path == SimdPath.Vector256)
-            for (; c + 8 <= cout; c += 8) Block<F32x8, Vector256<float>>(input, output, packed, bias, s, c);
-        if (path != SimdPath.Scalar)
-            for (; c + 4 <= cout; c += 4) Block<F32x4, Vector128<float>>(input, output, packed, bias, s, c);
-        for (; c < cout; c++) Block<F32x1, float>(input, output, packed, bias, s, c);
+        int cout = TShape.Cout;
+        for (int outY = rowStart; outY < rowEnd; outY++)
+        {
+            int c = 0;
+            if (path == SimdPath.Vector512)
+            {
+                for (; c + 32 <= cout; c += 32) Row<F32x16, Vector512<float>, TShape, Two>(input, output, packed, bias, outY, c);
+                for (; c + 16 <= cout; c += 16) Row<F32x16, Vector512<float>, TShape, One>(input, output, packed, bias, outY, c);
+            }
+            if (path == SimdPath.Vector512 || path == SimdPath.Vector256)
+            {
+                for (; c + 16 <= cout; c += 16) Row<F32x8, Vector256<float>, TShape, Two>(input, output, packed, bias, outY, c);
+                for (; c + 8 <= cout; c += 8) Row<F32x8, Vector256<float>, TShape, One>(input, output, packed, bias, outY, c);
+            }
+            if (path != SimdPath.Scalar)
+            {
+                for (; c + 8 <= cout; c += 8) Row<F32x4, Vector128<float>, TShape, Two>(input, output, packed, bias, outY, c);
+                for (; c + 4 <= cout; c += 4) Row<F32x4, Vector128<float>, TShape, One>(input, output, packed, bias, outY, c);
+            }
+            for (; c < cout; c++) Row<F32x1, float, TShape, One>(input, output, packed, bias, outY, c);
+        }
     }
 
-    private readonly record struct Shape(int InH, int InW, int OutH, int OutW, int Cout, int Stride, int PadTop, int PadLeft, int RowStart, int RowEnd);
+    /// <summary>Vectors of output channels per register tile, as a constant.</summary>
+    private interface IVectors { static abstract bool Pair { get; } }
+    private struct One : IVectors { public static bool Pair => false; }
+    private struct Two : IVectors { public static bool Pair => true; }
 
+    /// <summary>Output row <paramref name="outY"/>, channels <c>[c, c + (TVectors.Pair ? 2 : 1)·W)</c>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Block<TSimd, TVec>(float* input, float* output, float* packed, float* bias, Shape s, int c)
-        where TSimd : struct, ISimd<TVec> where TVec : struct
+    private static void Row<TSimd, TVec, TShape, TVectors>(float* input, float* output, float* packed, float* bias, int outY, int c)
+        where TSimd : struct, ISimd<TVec> where TVec : struct where TShape : struct, IStemShape where TVectors : struct, IVectors
     {
-        int C = s.Cout;
+        int C = TShape.Cout, S = TShape.Stride, inW = TShape.InW, outW = TShape.OutW, W = TSimd.Width;
+        long rowStride = (long)inW * Cin;
+        int inY0 = outY * S - TShape.PadTop;
+        int kyBegin = Math.Max(0, -inY0), kyEnd = Math.Min(3, TShape.InH - inY0); // kernel rows inside the image
+        // px points at the input of output column 0, kernel row 0 (may lie outside; padding taps are never read).
+        float* px = input + inY0 * rowStride - (long)TShape.PadLeft * Cin;
+        float* o = output + (long)outY * outW * C + c;
         float* w = packed + c;
-        TVec vb = TSimd.Load(bias + c);
-        long rowStride = (long)s.InW * Cin;
-        int firstInterior = (s.PadLeft + s.Stride - 1) / s.Stride;
-        int lastInterior = Math.Min(s.OutW - 1, (s.InW - 3 + s.PadLeft) / s.Stride);
-        for (int outY = s.RowStart; outY < s.RowEnd; outY++)
+        int firstInterior = (TShape.PadLeft + S - 1) / S;
+        int lastInterior = Math.Min(outW - 1, (inW - 3 + TShape.PadLeft) / S);
+        int outX = 0;
+        for (; outX < firstInterior && outX < outW; outX++) Pixel<TSimd, TVec, TShape, TVectors>(px, o, w, bias + c, outX, kyBegin, kyEnd);
+        for (; outX + MR - 1 <= lastInterior; outX += MR)
         {
-            int inY0 = outY * s.Stride - s.PadTop;
-            float* o = output + (long)outY * s.OutW * C + c;
-            bool rowInside = inY0 >= 0 && inY0 + 2 < s.InH;
-            int outX = 0;
-            for (; outX < s.OutW; outX++)
+            float* a = px + (long)outX * S * Cin;
+            TVec vb0 = TSimd.Load(bias + c), vb1 = TVectors.Pair ? TSimd.Load(bias + c + W) : default;
+            TVec vacc00 = vb0, vacc10 = vb0, vacc20 = vb0, vacc30 = vb0, vacc40 = vb0, vacc50 = vb0;
+            TVec vacc01 = vb1, vacc11 = vb1, vacc21 = vb1, vacc31 = vb1, vacc41 = vb1, vacc51 = vb1;
+            int d = S * Cin; // the next pixel's input (a constant)
+            for (int ky = kyBegin; ky < kyEnd; ky++)
             {
-                int inX0 = outX * s.Stride - s.PadLeft;
-                if (!rowInside || outX < firstInterior || outX > lastInterior)
+                float* ak = a + ky * rowStride;
+                float* wk = w + ky * 9 * C;
+                for (int t = 0; t < 9; t++, ak++, wk += C)
                 {
-                    Edge<TSimd, TVec>(input, o + (long)outX * C, w, vb, s, inY0, inX0);
-                    continue;
+                    TVec vw0 = TSimd.Load(wk);
+                    TVec va = TSimd.Broadcast(ak[0]);
+                    vacc00 = TSimd.FusedMultiplyAdd(va, vw0, vacc00);
+                    TVec vw1 = default;
+                    if (TVectors.Pair) { vw1 = TSimd.Load(wk + W); vacc01 = TSimd.FusedMultiplyAdd(va, vw1, vacc01); }
+                    va = TSimd.Broadcast(ak[d]);
+                    vacc10 = TSimd.FusedMultiplyAdd(va, vw0, vacc10);
+                    if (TVectors.Pair) vacc11 = TSimd.FusedMultiplyAdd(va, vw1, vacc11);
+                    va = TSimd.Broadcast(ak[2 * d]);
+                    vacc20 = TSimd.FusedMultiplyAdd(va, vw0, vacc20);
+                    if (TVectors.Pair) vacc21 = TSimd.FusedMultiplyAdd(va, vw1, vacc21);
+                    va = TSimd.Broadcast(ak[3 * d]);
+                    vacc30 = TSimd.FusedMultiplyAdd(va, vw0, vacc30);
+                    if (TVectors.Pair) vacc31 = TSimd.FusedMultiplyAdd(va, vw1, vacc31);
+                    va = TSimd.Broadcast(ak[4 * d]);
+                    vacc40 = TSimd.FusedMultiplyAdd(va, vw0, vacc40);
+                    if (TVectors.Pair) vacc41 = TSimd.FusedMultiplyAdd(va, vw1, vacc41);
+                    va = TSimd.Broadcast(ak[5 * d]);
+                    vacc50 = TSimd.FusedMultiplyAdd(va, vw0, vacc50);
+                    if (TVectors.Pair) vacc51 = TSimd.FusedMultiplyAdd(va, vw1, vacc51);
                 }
-                // Interior: four pixels at a time (independent accumulator chains hide the FMA latency; each pixel
-                // still sums its 27 taps in (ky, kx, ci) order).
-                float* px = input + (long)inY0 * rowStride + (long)inX0 * Cin;
-                if (outX + 3 <= lastInterior)
-                {
-                    int step = s.Stride * Cin;
-                    TVec va = vb, vbb = vb, vc = vb, vd = vb;
-                    for (int ky = 0; ky < 3; ky++)
-                    {
-                        float* row = px + ky * rowStride;
-                        float* wk = w + ky * 9 * C;
-                        for (int t = 0; t < 9; t++)
-                        {
-                            TVec vw = TSimd.Load(wk + t * C);
-                            va = TSimd.FusedMultiplyAdd(TSimd.Broadcast(row[t]), vw, va);
-                            vbb = TSimd.FusedMultiplyAdd(TSimd.Broadcast(row[step + t]), vw, vbb);
-                            vc = TSimd.FusedMultiplyAdd(TSimd.Broadcast(row[2 * step + t]), vw, vc);
-                            vd = TSimd.FusedMultiplyAdd(TSimd.Broadcast(row[3 * step + t]), vw, vd);
-                        }
-                    }
-                    float* ox = o + (long)outX * C;
-                    TSimd.StoreRelu6(va, ox);
-                    TSimd.StoreRelu6(vbb, ox + C);
-                    TSimd.StoreRelu6(vc, ox + 2 * C);
-                    TSimd.StoreRelu6(vd, ox + 3 * C);
-                    outX += 3;
-                    continue;
-                }
-                TVec vacc = vb;
-                for (int ky = 0; ky < 3; ky++)
-                {
-                    float* row = px + ky * rowStride;
-                    float* wk = w + ky * 9 * C;
-                    for (int t = 0; t < 9; t++)
-                        vacc = TSimd.FusedMultiplyAdd(TSimd.Broadcast(row[t]), TSimd.Load(wk + t * C), vacc);
-                }
-                TSimd.StoreRelu6(vacc, o + (long)outX * C);
+            }
+            float* q = o + (long)outX * C;
+            TSimd.StoreRelu6(vacc00, q); TSimd.StoreRelu6(vacc10, q + C); TSimd.StoreRelu6(vacc20, q + 2 * C);
+            TSimd.StoreRelu6(vacc30, q + 3 * C); TSimd.StoreRelu6(vacc40, q + 4 * C); TSimd.StoreRelu6(vacc50, q + 5 * C);
+            if (TVectors.Pair)
+            {
+                TSimd.StoreRelu6(vacc01, q + W); TSimd.StoreRelu6(vacc11, q + C + W); TSimd.StoreRelu6(vacc21, q + 2 * C + W);
+                TSimd.StoreRelu6(vacc31, q + 3 * C + W); TSimd.StoreRelu6(vacc41, q + 4 * C + W); TSimd.StoreRelu6(vacc51, q + 5 * C + W);
             }
         }
+        for (; outX < outW; outX++) Pixel<TSimd, TVec, TShape, TVectors>(px, o, w, bias + c, outX, kyBegin, kyEnd);
     }
 
-    /// <summary>A border pixel: taps outside the image are zero padding and skipped.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void Edge<TSimd, TVec>(float* input, float* o, float* w, TVec vb, Shape s, int inY0, int inX0)
-        where TSimd : struct, ISimd<TVec> where TVec : struct
+    /// <summary>One pixel (the interior's tail or a border pixel): kernel rows <c>[kyBegin, kyEnd)</c> and the columns
+    /// inside the image.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Pixel<TSimd, TVec, TShape, TVectors>(float* px, float* o, float* w, float* bias, int outX, int kyBegin, int kyEnd)
+        where TSimd : struct, ISimd<TVec> where TVec : struct where TShape : struct, IStemShape where TVectors : struct, IVectors
     {
-        int C = s.Cout;
-        TVec vacc = vb;
-        for (int ky = 0; ky < 3; ky++)
-        {
-            int y = inY0 + ky;
-            if ((uint)y >= (uint)s.InH) continue; // padding row
-            for (int kx = 0; kx < 3; kx++)
+        int C = TShape.Cout, W = TSimd.Width;
+        long rowStride = (long)TShape.InW * Cin;
+        int inX0 = outX * TShape.Stride - TShape.PadLeft;
+        int kxBegin = Math.Max(0, -inX0), kxEnd = Math.Min(3, TShape.InW - inX0);
+        float* a = px + (long)outX * TShape.Stride * Cin;
+        TVec vacc0 = TSimd.Load(bias), vacc1 = TVectors.Pair ? TSimd.Load(bias + W) : default;
+        for (int ky = kyBegin; ky < kyEnd; ky++)
+            for (int t = kxBegin * Cin; t < kxEnd * Cin; t++)
             {
-                int x = inX0 + kx;
-                if ((uint)x >= (uint)s.InW) continue; // padding column
-                float* px = input + ((long)y * s.InW + x) * Cin;
-                float* wk = w + (ky * 3 + kx) * Cin * C;
-                vacc = TSimd.FusedMultiplyAdd(TSimd.Broadcast(px[0]), TSimd.Load(wk), vacc);
-                vacc = TSimd.FusedMultiplyAdd(TSimd.Broadcast(px[1]), TSimd.Load(wk + C), vacc);
-                vacc = TSimd.FusedMultiplyAdd(TSimd.Broadcast(px[2]), TSimd.Load(wk + 2 * C), vacc);
+                TVec va = TSimd.Broadcast(a[ky * rowStride + t]);
+                float* wk = w + (ky * 9 + t) * C;
+                vacc0 = TSimd.FusedMultiplyAdd(va, TSimd.Load(wk), vacc0);
+                if (TVectors.Pair) vacc1 = TSimd.FusedMultiplyAdd(va, TSimd.Load(wk + W), vacc1);
             }
-        }
-        TSimd.StoreRelu6(vacc, o);
+        float* q = o + (long)outX * C;
+        TSimd.StoreRelu6(vacc0, q);
+        if (TVectors.Pair) TSimd.StoreRelu6(vacc1, q + W);
     }
 }
