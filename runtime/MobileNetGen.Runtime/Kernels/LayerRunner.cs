@@ -10,6 +10,9 @@ namespace MobileNetGen.Runtime.Kernels;
 /// bit-identical for any thread count.
 /// </summary>
 /// <remarks>
+/// The barrier spins for up to <see cref="SpinThenBlockBarrier.SpinMicroseconds"/> µs before it blocks: a layer's parts
+/// finish microseconds apart, and waking a blocked thread costs tens of microseconds per layer (System.Threading.Barrier
+/// made two threads slower than one on the small variants). Between inferences the workers block after that spin.
 /// The workers reference only this object (never the classifier), so an undisposed classifier is still finalized and
 /// its finalizer stops them. Instances are driven by one classifier, which is itself not thread-safe.
 /// </remarks>
@@ -18,7 +21,7 @@ public sealed unsafe class LayerRunner : IDisposable
     /// <summary>The most threads a runner accepts.</summary>
     public const int MaxThreads = 64;
 
-    private readonly Barrier? _barrier;
+    private readonly SpinThenBlockBarrier? _barrier;
     private readonly Thread[] _workers;
     private delegate*<int, int, int, float*, float*, float*, SimdPath, void> _layer;
     private int _layerCount;
@@ -35,7 +38,7 @@ public sealed unsafe class LayerRunner : IDisposable
         Threads = threads;
         _workers = new Thread[threads - 1];
         if (threads == 1) return;
-        _barrier = new Barrier(threads);
+        _barrier = new SpinThenBlockBarrier(threads);
         for (int i = 0; i < _workers.Length; i++)
         {
             _workers[i] = new Thread(WorkerLoop) { IsBackground = true, Name = $"MobileNetGen worker {i + 1}" };
@@ -100,6 +103,55 @@ public sealed unsafe class LayerRunner : IDisposable
         _stopping = true;
         _barrier.SignalAndWait(); // releases the workers, which see the stop flag and return
         foreach (var t in _workers) t.Join();
-        _barrier.Dispose();
+    }
+}
+
+/// <summary>
+/// A reusable barrier for a fixed number of threads that spins briefly, then blocks. The last thread to arrive opens it
+/// (a new generation); the others spin on the generation and fall back to <see cref="Monitor.Wait(object)"/>, so a
+/// thread waiting between inferences sleeps. Arrival is an interlocked decrement (a full fence), so every write made
+/// before <see cref="SignalAndWait"/> is visible to every thread after it.
+/// </summary>
+internal sealed class SpinThenBlockBarrier
+{
+    /// <summary>How long a waiting thread spins before it blocks.</summary>
+    public const int SpinMicroseconds = 200;
+
+    private readonly int _participants;
+    private readonly object _lock = new();
+    private readonly long _spinTicks = Math.Max(1, System.Diagnostics.Stopwatch.Frequency * SpinMicroseconds / 1_000_000);
+    private int _remaining;
+    private volatile int _generation;
+
+    public SpinThenBlockBarrier(int participants)
+    {
+        _participants = participants;
+        _remaining = participants;
+    }
+
+    public void SignalAndWait()
+    {
+        int generation = _generation;
+        if (Interlocked.Decrement(ref _remaining) == 0)
+        {
+            _remaining = _participants; // before the generation moves on: nobody arrives at the next one earlier
+            lock (_lock)
+            {
+                _generation = generation + 1;
+                Monitor.PulseAll(_lock);
+            }
+            return;
+        }
+        long deadline = System.Diagnostics.Stopwatch.GetTimestamp() + _spinTicks;
+        for (int i = 0; ; i++)
+        {
+            if (_generation != generation) return;
+            Thread.SpinWait(8);
+            if ((i & 63) == 63 && System.Diagnostics.Stopwatch.GetTimestamp() > deadline) break;
+        }
+        lock (_lock)
+        {
+            while (_generation == generation) Monitor.Wait(_lock);
+        }
     }
 }

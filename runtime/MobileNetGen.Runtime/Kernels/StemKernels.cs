@@ -23,8 +23,8 @@ public interface IStemShape
 /// Packed weights (<c>PackStem</c>): TensorFlow HWIO as is, <c>packed[((ky·3 + kx)·3 + ci)·C + co]</c>, BatchNorm
 /// scale folded in; output channels are the vector lanes. It is a small GEMM in disguise: for one kernel row ky, the
 /// nine values (kx, ci) a pixel reads are contiguous in the input, so a register tile of 6 pixels × 2 vectors of output
-/// channels (12 accumulators, as in <see cref="PointwiseKernels"/>) takes one broadcast per pixel and two weight loads
-/// per tap, all at constant offsets. Border pixels skip the padding taps (rows and columns outside the image). Every
+/// channels (12 accumulators, as in <see cref="PointwiseKernels"/>; 12 pixels × 1 vector when the channels fill only one)
+/// takes one broadcast per pixel and two weight loads per tap, all at constant offsets. Border pixels skip the padding taps (rows and columns outside the image). Every
 /// output sums its taps in (ky, kx, ci) order, so every width gives bit-identical results.
 /// </remarks>
 public static unsafe class StemKernels
@@ -82,6 +82,42 @@ public static unsafe class StemKernels
         int lastInterior = Math.Min(outW - 1, (inW - 3 + TShape.PadLeft) / S);
         int outX = 0;
         for (; outX < firstInterior && outX < outW; outX++) Pixel<TSimd, TVec, TShape, TVectors>(px, o, w, bias + c, outX, kyBegin, kyEnd);
+        if (!TVectors.Pair) // one vector of channels (e.g. 8 at α = 0.25): 12 pixels per tile keep 12 accumulators busy
+        {
+            for (; outX + 2 * MR - 1 <= lastInterior; outX += 2 * MR)
+            {
+                float* a = px + (long)outX * S * Cin;
+                TVec vacc0 = TSimd.Load(bias + c), vacc1 = vacc0, vacc2 = vacc0, vacc3 = vacc0, vacc4 = vacc0, vacc5 = vacc0;
+                TVec vacc6 = vacc0, vacc7 = vacc0, vacc8 = vacc0, vacc9 = vacc0, vacc10 = vacc0, vacc11 = vacc0;
+                int d = S * Cin;
+                for (int ky = kyBegin; ky < kyEnd; ky++)
+                {
+                    float* ak = a + ky * rowStride;
+                    float* wk = w + ky * 9 * C;
+                    for (int t = 0; t < 9; t++, ak++, wk += C)
+                    {
+                        TVec vw = TSimd.Load(wk);
+                        vacc0 = TSimd.FusedMultiplyAdd(TSimd.Broadcast(ak[0]), vw, vacc0);
+                        vacc1 = TSimd.FusedMultiplyAdd(TSimd.Broadcast(ak[d]), vw, vacc1);
+                        vacc2 = TSimd.FusedMultiplyAdd(TSimd.Broadcast(ak[2 * d]), vw, vacc2);
+                        vacc3 = TSimd.FusedMultiplyAdd(TSimd.Broadcast(ak[3 * d]), vw, vacc3);
+                        vacc4 = TSimd.FusedMultiplyAdd(TSimd.Broadcast(ak[4 * d]), vw, vacc4);
+                        vacc5 = TSimd.FusedMultiplyAdd(TSimd.Broadcast(ak[5 * d]), vw, vacc5);
+                        vacc6 = TSimd.FusedMultiplyAdd(TSimd.Broadcast(ak[6 * d]), vw, vacc6);
+                        vacc7 = TSimd.FusedMultiplyAdd(TSimd.Broadcast(ak[7 * d]), vw, vacc7);
+                        vacc8 = TSimd.FusedMultiplyAdd(TSimd.Broadcast(ak[8 * d]), vw, vacc8);
+                        vacc9 = TSimd.FusedMultiplyAdd(TSimd.Broadcast(ak[9 * d]), vw, vacc9);
+                        vacc10 = TSimd.FusedMultiplyAdd(TSimd.Broadcast(ak[10 * d]), vw, vacc10);
+                        vacc11 = TSimd.FusedMultiplyAdd(TSimd.Broadcast(ak[11 * d]), vw, vacc11);
+                    }
+                }
+                float* q = o + (long)outX * C;
+                TSimd.StoreRelu6(vacc0, q); TSimd.StoreRelu6(vacc1, q + C); TSimd.StoreRelu6(vacc2, q + 2 * C);
+                TSimd.StoreRelu6(vacc3, q + 3 * C); TSimd.StoreRelu6(vacc4, q + 4 * C); TSimd.StoreRelu6(vacc5, q + 5 * C);
+                TSimd.StoreRelu6(vacc6, q + 6 * C); TSimd.StoreRelu6(vacc7, q + 7 * C); TSimd.StoreRelu6(vacc8, q + 8 * C);
+                TSimd.StoreRelu6(vacc9, q + 9 * C); TSimd.StoreRelu6(vacc10, q + 10 * C); TSimd.StoreRelu6(vacc11, q + 11 * C);
+            }
+        }
         for (; outX + MR - 1 <= lastInterior; outX += MR)
         {
             float* a = px + (long)outX * S * Cin;
