@@ -4,15 +4,17 @@ namespace MobileNetGen.Runtime.Kernels;
 
 /// <summary>
 /// Runs a generated network's convolution layers one after another, each split across a fixed set of threads: the
-/// calling thread takes part 0 and <c>threads − 1</c> persistent workers, started once with the classifier, take the
-/// others. A barrier separates layers (a layer reads the whole output of the one before). Nothing is allocated per
-/// inference, and since every part computes whole outputs in the kernels' fixed summation order, results are
-/// bit-identical for any thread count.
+/// calling thread and <c>threads − 1</c> persistent workers, started once with the classifier, take chunks of the layer
+/// (<see cref="ChunksPerThread"/> per thread) from a shared counter. A barrier separates layers (a layer reads the whole
+/// output of the one before). Nothing is allocated per inference, and since every chunk computes whole outputs in the
+/// kernels' fixed summation order, results are bit-identical for any thread count and any assignment of chunks.
 /// </summary>
 /// <remarks>
-/// The barrier spins for up to <see cref="SpinThenBlockBarrier.SpinMicroseconds"/> µs before it blocks: a layer's parts
-/// finish microseconds apart, and waking a blocked thread costs tens of microseconds per layer (System.Threading.Barrier
-/// made two threads slower than one on the small variants). Between inferences the workers block after that spin.
+/// Waiting is spin-then-block, with two budgets. Between the layers of one inference a thread spins for up to
+/// <see cref="LayerSpinMicroseconds"/> µs: the parts of a layer finish microseconds apart, while waking a blocked thread
+/// can cost a millisecond on a virtual machine, and once one thread sleeps, its lateness makes the other sleep at the next
+/// barrier, and so on (with System.Threading.Barrier, or a 200 µs spin, two threads ran 0.25_224 slower than one). Between
+/// inferences a worker spins for <see cref="IdleSpinMicroseconds"/> µs, then blocks until the next one.
 /// The workers reference only this object (never the classifier), so an undisposed classifier is still finalized and
 /// its finalizer stops them. Instances are driven by one classifier, which is itself not thread-safe.
 /// </remarks>
@@ -20,6 +22,18 @@ public sealed unsafe class LayerRunner : IDisposable
 {
     /// <summary>The most threads a runner accepts.</summary>
     public const int MaxThreads = 64;
+
+    /// <summary>How long a thread spins at a barrier between two layers before it blocks.</summary>
+    public const int LayerSpinMicroseconds = 20_000;
+
+    /// <summary>How long a worker spins waiting for the next inference before it blocks.</summary>
+    public const int IdleSpinMicroseconds = 1_000;
+
+    /// <summary>Chunks per thread each layer is cut into; threads take chunks from a shared counter, so a thread that
+    /// starts late (woken from sleep) or runs slow (a busy core) does less, instead of everyone waiting for it.</summary>
+    public const int ChunksPerThread = 4;
+
+    private int[] _nextChunk = new int[32];
 
     private readonly SpinThenBlockBarrier? _barrier;
     private readonly Thread[] _workers;
@@ -42,7 +56,7 @@ public sealed unsafe class LayerRunner : IDisposable
         for (int i = 0; i < _workers.Length; i++)
         {
             _workers[i] = new Thread(WorkerLoop) { IsBackground = true, Name = $"MobileNetGen worker {i + 1}" };
-            _workers[i].Start(i + 1);
+            _workers[i].Start();
         }
     }
 
@@ -62,38 +76,41 @@ public sealed unsafe class LayerRunner : IDisposable
             return;
         }
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        if (_nextChunk.Length < layerCount) _nextChunk = new int[layerCount]; // once per runner: a network's layer count is fixed
+        Array.Clear(_nextChunk, 0, layerCount);
         _layer = layer; _layerCount = layerCount; _input = input; _bufferA = bufferA; _bufferB = bufferB; _path = path;
-        _barrier.SignalAndWait(); // start: the workers see the job (the barrier is a full fence)
-        RunParts(0);
+        _barrier.SignalAndWait(IdleSpinMicroseconds); // start: the workers see the job (the barrier is a full fence)
+        RunParts();
         if (_failure is { } failure) { _failure = null; failure.Throw(); }
     }
 
-    private void WorkerLoop(object? partObject)
+    private void WorkerLoop()
     {
-        int part = (int)partObject!;
         while (true)
         {
-            _barrier!.SignalAndWait(); // wait for a job (or the stop signal)
+            _barrier!.SignalAndWait(IdleSpinMicroseconds); // wait for a job (or the stop signal)
             if (_stopping) return;
-            RunParts(part);
+            RunParts();
         }
     }
 
-    /// <summary>This thread's part of every layer, meeting the others at the barrier after each layer.</summary>
-    private void RunParts(int part)
+    /// <summary>This thread's chunks of every layer, meeting the others at the barrier after each layer.</summary>
+    private void RunParts()
     {
+        int chunks = Threads * ChunksPerThread;
         for (int l = 0; l < _layerCount; l++)
         {
             try
             {
-                _layer(l, part, Threads, _input, _bufferA, _bufferB, _path);
+                for (int chunk; (chunk = Interlocked.Increment(ref _nextChunk[l]) - 1) < chunks;)
+                    _layer(l, chunk, chunks, _input, _bufferA, _bufferB, _path);
             }
             catch (Exception e)
             {
                 // Kernels do not throw; should one ever, the others still reach the barrier and the caller rethrows.
                 _failure ??= ExceptionDispatchInfo.Capture(e);
             }
-            _barrier!.SignalAndWait();
+            _barrier!.SignalAndWait(LayerSpinMicroseconds);
         }
     }
 
@@ -101,7 +118,7 @@ public sealed unsafe class LayerRunner : IDisposable
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0 || _barrier is null) return;
         _stopping = true;
-        _barrier.SignalAndWait(); // releases the workers, which see the stop flag and return
+        _barrier.SignalAndWait(IdleSpinMicroseconds); // releases the workers, which see the stop flag and return
         foreach (var t in _workers) t.Join();
     }
 }
@@ -114,12 +131,8 @@ public sealed unsafe class LayerRunner : IDisposable
 /// </summary>
 internal sealed class SpinThenBlockBarrier
 {
-    /// <summary>How long a waiting thread spins before it blocks.</summary>
-    public const int SpinMicroseconds = 200;
-
     private readonly int _participants;
     private readonly object _lock = new();
-    private readonly long _spinTicks = Math.Max(1, System.Diagnostics.Stopwatch.Frequency * SpinMicroseconds / 1_000_000);
     private int _remaining;
     private volatile int _generation;
 
@@ -129,7 +142,9 @@ internal sealed class SpinThenBlockBarrier
         _remaining = participants;
     }
 
-    public void SignalAndWait()
+    /// <summary>Arrives, and returns when all participants have arrived; spins for up to
+    /// <paramref name="spinMicroseconds"/> µs, then blocks.</summary>
+    public void SignalAndWait(int spinMicroseconds)
     {
         int generation = _generation;
         if (Interlocked.Decrement(ref _remaining) == 0)
@@ -142,7 +157,7 @@ internal sealed class SpinThenBlockBarrier
             }
             return;
         }
-        long deadline = System.Diagnostics.Stopwatch.GetTimestamp() + _spinTicks;
+        long deadline = System.Diagnostics.Stopwatch.GetTimestamp() + System.Diagnostics.Stopwatch.Frequency * spinMicroseconds / 1_000_000;
         for (int i = 0; ; i++)
         {
             if (_generation != generation) return;
