@@ -131,6 +131,9 @@ public sealed unsafe class LayerRunner : IDisposable
 /// </summary>
 internal sealed class SpinThenBlockBarrier
 {
+    /// <summary>How long a waiting thread spins without yielding its core.</summary>
+    public const int PureSpinMicroseconds = 100;
+
     private readonly int _participants;
     private readonly object _lock = new();
     private int _remaining;
@@ -157,12 +160,25 @@ internal sealed class SpinThenBlockBarrier
             }
             return;
         }
-        long deadline = System.Diagnostics.Stopwatch.GetTimestamp() + System.Diagnostics.Stopwatch.Frequency * spinMicroseconds / 1_000_000;
+        // Three phases: spin on the core for up to PureSpinMicroseconds (the other parts of a layer usually finish
+        // within it); then spin yielding the processor (SpinWait never sleeps with sleep1Threshold −1), so that with
+        // more threads than cores the thread being waited for gets to run (pure spinning made 4 threads on 2 cores ~50×
+        // slower); then, past the budget, block.
+        long start = System.Diagnostics.Stopwatch.GetTimestamp();
+        long pureUntil = start + System.Diagnostics.Stopwatch.Frequency * Math.Min(spinMicroseconds, PureSpinMicroseconds) / 1_000_000;
+        long deadline = start + System.Diagnostics.Stopwatch.Frequency * spinMicroseconds / 1_000_000;
         for (int i = 0; ; i++)
         {
             if (_generation != generation) return;
             Thread.SpinWait(8);
-            if ((i & 63) == 63 && System.Diagnostics.Stopwatch.GetTimestamp() > deadline) break;
+            if ((i & 63) == 63 && System.Diagnostics.Stopwatch.GetTimestamp() > pureUntil) break;
+        }
+        var spinner = new SpinWait();
+        for (int i = 0; ; i++)
+        {
+            if (_generation != generation) return;
+            spinner.SpinOnce(sleep1Threshold: -1);
+            if ((i & 15) == 15 && System.Diagnostics.Stopwatch.GetTimestamp() > deadline) break;
         }
         lock (_lock)
         {
