@@ -148,7 +148,8 @@ public static unsafe class DepthwiseKernels
     }
 
     /// <summary>Output pixel <paramref name="outX"/> of a row (a border pixel or the interior's tail), channels
-    /// <c>[cBegin, cEnd)</c>, taps from memory.</summary>
+    /// <c>[cBegin, cEnd)</c>, taps from memory. Taps in a missing row, a missing left column or a missing right column
+    /// are skipped.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void PixelAllChannels<TSimd, TVec, TShape, TRows>(float* r0, float* o, float* packed, float* bias, int outX, int cBegin, int cEnd)
         where TSimd : struct, ISimd<TVec> where TVec : struct where TShape : struct, IDepthwiseShape where TRows : struct, IRows
@@ -157,43 +158,30 @@ public static unsafe class DepthwiseKernels
         long rowStride = (long)TShape.InW * C;
         int inX0 = outX * S - TShape.PadLeft;
         bool left = inX0 >= 0, right = inX0 + 2 < TShape.InW;
-        float* p = r0 + (long)outX * S * C;
+        float* p = r0 + (long)outX * S * C; // the pixel's top-left tap
         float* q = o + (long)outX * C;
         for (int c = cBegin; c < cEnd; c += TSimd.Width)
         {
-            float* k = packed + c;
-            TVec vk0 = TRows.Top ? TSimd.Load(k) : default, vk1 = TRows.Top ? TSimd.Load(k + C) : default, vk2 = TRows.Top ? TSimd.Load(k + 2 * C) : default;
-            TVec vk6 = TRows.Bottom ? TSimd.Load(k + 6 * C) : default, vk7 = TRows.Bottom ? TSimd.Load(k + 7 * C) : default, vk8 = TRows.Bottom ? TSimd.Load(k + 8 * C) : default;
-            TSimd.StoreRelu6(Pixel<TSimd, TVec, TRows>(p + c, rowStride, C, left, right, TSimd.Load(bias + c),
-                vk0, vk1, vk2, TSimd.Load(k + 3 * C), TSimd.Load(k + 4 * C), TSimd.Load(k + 5 * C), vk6, vk7, vk8), q + c);
+            float* pc = p + c, k = packed + c;
+            TVec acc = TSimd.Load(bias + c);
+            if (TRows.Top)
+            {
+                if (left) acc = TSimd.FusedMultiplyAdd(TSimd.Load(pc), TSimd.Load(k), acc);
+                acc = TSimd.FusedMultiplyAdd(TSimd.Load(pc + C), TSimd.Load(k + C), acc);
+                if (right) acc = TSimd.FusedMultiplyAdd(TSimd.Load(pc + 2 * C), TSimd.Load(k + 2 * C), acc);
+            }
+            pc += rowStride;
+            if (left) acc = TSimd.FusedMultiplyAdd(TSimd.Load(pc), TSimd.Load(k + 3 * C), acc);
+            acc = TSimd.FusedMultiplyAdd(TSimd.Load(pc + C), TSimd.Load(k + 4 * C), acc);
+            if (right) acc = TSimd.FusedMultiplyAdd(TSimd.Load(pc + 2 * C), TSimd.Load(k + 5 * C), acc);
+            if (TRows.Bottom)
+            {
+                pc += rowStride;
+                if (left) acc = TSimd.FusedMultiplyAdd(TSimd.Load(pc), TSimd.Load(k + 6 * C), acc);
+                acc = TSimd.FusedMultiplyAdd(TSimd.Load(pc + C), TSimd.Load(k + 7 * C), acc);
+                if (right) acc = TSimd.FusedMultiplyAdd(TSimd.Load(pc + 2 * C), TSimd.Load(k + 8 * C), acc);
+            }
+            TSimd.StoreRelu6(acc, q + c);
         }
-    }
-
-    /// <summary>One pixel; <paramref name="p"/> points at its top-left tap. Taps in a missing row, a missing left column
-    /// (<paramref name="left"/> false) or a missing right column (<paramref name="right"/> false) are skipped.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static TVec Pixel<TSimd, TVec, TRows>(float* p, long rowStride, int C, bool left, bool right, TVec vb,
-        TVec vk0, TVec vk1, TVec vk2, TVec vk3, TVec vk4, TVec vk5, TVec vk6, TVec vk7, TVec vk8)
-        where TSimd : struct, ISimd<TVec> where TVec : struct where TRows : struct, IRows
-    {
-        TVec acc = vb;
-        if (TRows.Top)
-        {
-            if (left) acc = TSimd.FusedMultiplyAdd(TSimd.Load(p), vk0, acc);
-            acc = TSimd.FusedMultiplyAdd(TSimd.Load(p + C), vk1, acc);
-            if (right) acc = TSimd.FusedMultiplyAdd(TSimd.Load(p + 2 * C), vk2, acc);
-        }
-        p += rowStride;
-        if (left) acc = TSimd.FusedMultiplyAdd(TSimd.Load(p), vk3, acc);
-        acc = TSimd.FusedMultiplyAdd(TSimd.Load(p + C), vk4, acc);
-        if (right) acc = TSimd.FusedMultiplyAdd(TSimd.Load(p + 2 * C), vk5, acc);
-        if (TRows.Bottom)
-        {
-            p += rowStride;
-            if (left) acc = TSimd.FusedMultiplyAdd(TSimd.Load(p), vk6, acc);
-            acc = TSimd.FusedMultiplyAdd(TSimd.Load(p + C), vk7, acc);
-            if (right) acc = TSimd.FusedMultiplyAdd(TSimd.Load(p + 2 * C), vk8, acc);
-        }
-        return acc;
     }
 }

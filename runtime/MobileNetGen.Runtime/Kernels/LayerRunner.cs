@@ -65,7 +65,8 @@ public sealed unsafe class LayerRunner : IDisposable
 
     /// <summary>
     /// Runs layers <c>0 .. layerCount − 1</c> of <paramref name="layer"/> (the generated <c>RunLayer(layer, part, parts,
-    /// input, bufferA, bufferB, path)</c>), each split into <see cref="Threads"/> parts, and returns when all are done.
+    /// input, bufferA, bufferB, path)</c>), each cut into <see cref="Threads"/> × <see cref="ChunksPerThread"/> chunks that
+    /// the threads share, and returns when all are done.
     /// </summary>
     public void Run(delegate*<int, int, int, float*, float*, float*, SimdPath, void> layer, int layerCount,
         float* input, float* bufferA, float* bufferB, SimdPath path)

@@ -40,8 +40,8 @@ public static unsafe class PointwiseKernels
     // broadcast in registers (AVX2: 12 + 2 + 1 of 16). The bias is reloaded per tile and 0 / 6 are constants, so
     // nothing else is live across the channel loop and the JIT spills nothing. The loop walks two pointers (input
     // channel, weight row); the other pixels of the tile sit at constant offsets once the generated layer inlines
-    // this with its literal cin. ReLU6 uses MaxNative/MinNative (one instruction each; identical to Math.Clamp for
-    // every non-NaN value, and the sums are never NaN).
+    // this with its literal cin. ReLU6 is ISimd's StoreRelu6 (MaxNative/MinNative: one instruction each; identical
+    // to Math.Clamp for every non-NaN value, and the sums are never NaN).
 
     /// <summary>6 pixels × 32 channels (two panels) per register tile: 12 accumulators of AVX-512's 32 registers.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -80,12 +80,12 @@ public static unsafe class PointwiseKernels
                     vacc50 = Vector512.FusedMultiplyAdd(va, vw0, vacc50); vacc51 = Vector512.FusedMultiplyAdd(va, vw1, vacc51);
                 }
                 float* o = output + (long)p * cout + panel * PanelWidth;
-                Relu6(vacc00).Store(o); Relu6(vacc01).Store(o + 16); o += cout;
-                Relu6(vacc10).Store(o); Relu6(vacc11).Store(o + 16); o += cout;
-                Relu6(vacc20).Store(o); Relu6(vacc21).Store(o + 16); o += cout;
-                Relu6(vacc30).Store(o); Relu6(vacc31).Store(o + 16); o += cout;
-                Relu6(vacc40).Store(o); Relu6(vacc41).Store(o + 16); o += cout;
-                Relu6(vacc50).Store(o); Relu6(vacc51).Store(o + 16);
+                F32x16.StoreRelu6(vacc00, o); F32x16.StoreRelu6(vacc01, o + 16); o += cout;
+                F32x16.StoreRelu6(vacc10, o); F32x16.StoreRelu6(vacc11, o + 16); o += cout;
+                F32x16.StoreRelu6(vacc20, o); F32x16.StoreRelu6(vacc21, o + 16); o += cout;
+                F32x16.StoreRelu6(vacc30, o); F32x16.StoreRelu6(vacc31, o + 16); o += cout;
+                F32x16.StoreRelu6(vacc40, o); F32x16.StoreRelu6(vacc41, o + 16); o += cout;
+                F32x16.StoreRelu6(vacc50, o); F32x16.StoreRelu6(vacc51, o + 16);
             }
             for (; p < pixels; p++) // row tail: fewer than MR pixels left
             {
@@ -99,8 +99,8 @@ public static unsafe class PointwiseKernels
                     vacc1 = Vector512.FusedMultiplyAdd(va, Vector512.Load(w1 + ci * PanelWidth), vacc1);
                 }
                 float* o = output + (long)p * cout + panel * PanelWidth;
-                Relu6(vacc0).Store(o);
-                Relu6(vacc1).Store(o + 16);
+                F32x16.StoreRelu6(vacc0, o);
+                F32x16.StoreRelu6(vacc1, o + 16);
             }
         }
         if (panel < panelEnd) // odd panel count (e.g. 48 or 96 channels): one panel, 6 pixels × 16 channels
@@ -124,12 +124,12 @@ public static unsafe class PointwiseKernels
                     vacc5 = Vector512.FusedMultiplyAdd(Vector512.Create(ak[5 * cin]), vw0, vacc5);
                 }
                 float* o = output + (long)p * cout + panel * PanelWidth;
-                Relu6(vacc0).Store(o); o += cout;
-                Relu6(vacc1).Store(o); o += cout;
-                Relu6(vacc2).Store(o); o += cout;
-                Relu6(vacc3).Store(o); o += cout;
-                Relu6(vacc4).Store(o); o += cout;
-                Relu6(vacc5).Store(o);
+                F32x16.StoreRelu6(vacc0, o); o += cout;
+                F32x16.StoreRelu6(vacc1, o); o += cout;
+                F32x16.StoreRelu6(vacc2, o); o += cout;
+                F32x16.StoreRelu6(vacc3, o); o += cout;
+                F32x16.StoreRelu6(vacc4, o); o += cout;
+                F32x16.StoreRelu6(vacc5, o);
             }
             for (; p < pixels; p++)
             {
@@ -137,7 +137,7 @@ public static unsafe class PointwiseKernels
                 Vector512<float> vacc0 = Vector512.Load(b);
                 for (int ci = 0; ci < cin; ci++)
                     vacc0 = Vector512.FusedMultiplyAdd(Vector512.Create(a[ci]), Vector512.Load(w0 + ci * PanelWidth), vacc0);
-                Relu6(vacc0).Store(output + (long)p * cout + panel * PanelWidth);
+                F32x16.StoreRelu6(vacc0, output + (long)p * cout + panel * PanelWidth);
             }
         }
     }
@@ -177,12 +177,12 @@ public static unsafe class PointwiseKernels
                     vacc50 = Vector256.FusedMultiplyAdd(va, vw0, vacc50); vacc51 = Vector256.FusedMultiplyAdd(va, vw1, vacc51);
                 }
                 float* o = output + (long)p * cout + panel * PanelWidth;
-                Relu6(vacc00).Store(o); Relu6(vacc01).Store(o + 8); o += cout;
-                Relu6(vacc10).Store(o); Relu6(vacc11).Store(o + 8); o += cout;
-                Relu6(vacc20).Store(o); Relu6(vacc21).Store(o + 8); o += cout;
-                Relu6(vacc30).Store(o); Relu6(vacc31).Store(o + 8); o += cout;
-                Relu6(vacc40).Store(o); Relu6(vacc41).Store(o + 8); o += cout;
-                Relu6(vacc50).Store(o); Relu6(vacc51).Store(o + 8);
+                F32x8.StoreRelu6(vacc00, o); F32x8.StoreRelu6(vacc01, o + 8); o += cout;
+                F32x8.StoreRelu6(vacc10, o); F32x8.StoreRelu6(vacc11, o + 8); o += cout;
+                F32x8.StoreRelu6(vacc20, o); F32x8.StoreRelu6(vacc21, o + 8); o += cout;
+                F32x8.StoreRelu6(vacc30, o); F32x8.StoreRelu6(vacc31, o + 8); o += cout;
+                F32x8.StoreRelu6(vacc40, o); F32x8.StoreRelu6(vacc41, o + 8); o += cout;
+                F32x8.StoreRelu6(vacc50, o); F32x8.StoreRelu6(vacc51, o + 8);
             }
             for (; p < pixels; p++) // row tail: fewer than MR pixels left
             {
@@ -195,8 +195,8 @@ public static unsafe class PointwiseKernels
                     vacc1 = Vector256.FusedMultiplyAdd(va, Vector256.Load(w + ci * PanelWidth + 8), vacc1);
                 }
                 float* o = output + (long)p * cout + panel * PanelWidth;
-                Relu6(vacc0).Store(o);
-                Relu6(vacc1).Store(o + 8);
+                F32x8.StoreRelu6(vacc0, o);
+                F32x8.StoreRelu6(vacc1, o + 8);
             }
         }
     }
@@ -236,10 +236,10 @@ public static unsafe class PointwiseKernels
                     vacc32 = Vector128.FusedMultiplyAdd(va, vw2, vacc32); vacc33 = Vector128.FusedMultiplyAdd(va, vw3, vacc33);
                 }
                 float* o = output + (long)p * cout + panel * PanelWidth;
-                StoreRelu6(o, vacc00, vacc01, vacc02, vacc03); o += cout;
-                StoreRelu6(o, vacc10, vacc11, vacc12, vacc13); o += cout;
-                StoreRelu6(o, vacc20, vacc21, vacc22, vacc23); o += cout;
-                StoreRelu6(o, vacc30, vacc31, vacc32, vacc33);
+                StoreRelu6x4(o, vacc00, vacc01, vacc02, vacc03); o += cout;
+                StoreRelu6x4(o, vacc10, vacc11, vacc12, vacc13); o += cout;
+                StoreRelu6x4(o, vacc20, vacc21, vacc22, vacc23); o += cout;
+                StoreRelu6x4(o, vacc30, vacc31, vacc32, vacc33);
             }
             for (; p < pixels; p++)
             {
@@ -254,27 +254,19 @@ public static unsafe class PointwiseKernels
                     vacc2 = Vector128.FusedMultiplyAdd(va, Vector128.Load(wk + 8), vacc2);
                     vacc3 = Vector128.FusedMultiplyAdd(va, Vector128.Load(wk + 12), vacc3);
                 }
-                StoreRelu6(output + (long)p * cout + panel * PanelWidth, vacc0, vacc1, vacc2, vacc3);
+                StoreRelu6x4(output + (long)p * cout + panel * PanelWidth, vacc0, vacc1, vacc2, vacc3);
             }
         }
     }
 
+    /// <summary>One 16-channel panel row from four Vector128 accumulators.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Relu6(Vector512<float> v) => Vector512.MinNative(Vector512.MaxNative(v, Vector512<float>.Zero), Vector512.Create(6f));
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Relu6(Vector256<float> v) => Vector256.MinNative(Vector256.MaxNative(v, Vector256<float>.Zero), Vector256.Create(6f));
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<float> Relu6(Vector128<float> v) => Vector128.MinNative(Vector128.MaxNative(v, Vector128<float>.Zero), Vector128.Create(6f));
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StoreRelu6(float* o, Vector128<float> v0, Vector128<float> v1, Vector128<float> v2, Vector128<float> v3)
+    private static void StoreRelu6x4(float* o, Vector128<float> v0, Vector128<float> v1, Vector128<float> v2, Vector128<float> v3)
     {
-        Relu6(v0).Store(o);
-        Relu6(v1).Store(o + 4);
-        Relu6(v2).Store(o + 8);
-        Relu6(v3).Store(o + 12);
+        F32x4.StoreRelu6(v0, o);
+        F32x4.StoreRelu6(v1, o + 4);
+        F32x4.StoreRelu6(v2, o + 8);
+        F32x4.StoreRelu6(v3, o + 12);
     }
 
     /// <summary>The reference: one output at a time, same accumulation order as the SIMD paths.</summary>
