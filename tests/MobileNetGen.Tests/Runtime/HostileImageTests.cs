@@ -9,6 +9,7 @@ using SixLabors.ImageSharp.Formats.Png;
 using SixLabors.ImageSharp.Metadata.Profiles.Exif;
 using SixLabors.ImageSharp.PixelFormats;
 using Xunit;
+using static MobileNetGen.Tests.Runtime.ImageLoaderTests; // Encode, BombPng
 
 namespace MobileNetGen.Tests.Runtime;
 
@@ -28,14 +29,6 @@ public sealed class HostileImageTests : IDisposable
         string path = _tmp.File(name);
         File.WriteAllBytes(path, bytes);
         return path;
-    }
-
-    private static byte[] Encode<TPixel>(Image<TPixel> image, SixLabors.ImageSharp.Formats.IImageEncoder encoder)
-        where TPixel : unmanaged, IPixel<TPixel>
-    {
-        using var ms = new MemoryStream();
-        image.Save(ms, encoder);
-        return ms.ToArray();
     }
 
     private static void AssertNear(Rgb24 expected, Rgb24 actual, int tolerance)
@@ -177,7 +170,7 @@ public sealed class HostileImageTests : IDisposable
         using var noise = new Image<Rgb24>(8, 8);
         var hostile = new[]
         {
-            Write("bomb 60000x60000.png", ImageLoaderTests.BombPng(60000, 60000)),
+            Write("bomb 60000x60000.png", BombPng(60000, 60000)),
             Write("bomb.jpg", JpegClaiming(60000, 60000)),
             Write("bomb.bmp", BmpClaiming(60000, 60000)),
             Write("random bytes.jpg", random),

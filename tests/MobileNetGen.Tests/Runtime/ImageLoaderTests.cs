@@ -34,7 +34,7 @@ public sealed class ImageLoaderTests : IDisposable
         return path;
     }
 
-    private static byte[] Encode<TPixel>(Image<TPixel> image, SixLabors.ImageSharp.Formats.IImageEncoder encoder)
+    internal static byte[] Encode<TPixel>(Image<TPixel> image, SixLabors.ImageSharp.Formats.IImageEncoder encoder)
         where TPixel : unmanaged, IPixel<TPixel>
     {
         using var ms = new MemoryStream();
