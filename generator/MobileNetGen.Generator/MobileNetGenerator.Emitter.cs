@@ -82,16 +82,6 @@ namespace MobileNetGen.Generator
                 else
                     sb.AppendLine($"{I(1)}public const int DefaultThreads = {settings.DefaultThreads};");
                 sb.AppendLine();
-                sb.AppendLine($"{I(1)}/// <summary>Largest activation between two layers, in floats: sizes each ping-pong buffer of the workspace.</summary>");
-                sb.AppendLine($"{I(1)}private const long ActivationElements = {plan.MaxActivation};");
-                sb.AppendLine();
-                sb.AppendLine($"{I(1)}/// <summary>Creates a classifier with its own workspace ({(plan.MaxActivation * 2 * 4 / 1024).ToString(CultureInfo.InvariantCulture)} KiB of activations).</summary>");
-                sb.AppendLine($"{I(1)}public {r.ClassName}() : this(null) {{ }}");
-                sb.AppendLine();
-                sb.AppendLine($"{I(1)}/// <summary>Creates a classifier with its own workspace; <paramref name=\"options\"/> chooses the SIMD path, threads and resize.</summary>");
-                sb.AppendLine($"{I(1)}public {r.ClassName}({Runtime}.MobileNetOptions? options) : base(ModelInfo, ActivationElements, options, DefaultThreads) {{ }}");
-                sb.AppendLine();
-
                 // The convolutions in order, each reading the one before: activations ping-pong between two buffers.
                 var convs = new List<(LayerPlan Layer, string From, string To)>();
                 string last = "input";
@@ -104,13 +94,61 @@ namespace MobileNetGen.Generator
                 }
                 int convLayers = convs.Count;
 
+                // One thread: the same layers, with each fused pointwise → depthwise pair as one step (its band sits in the
+                // step's output buffer, after the depthwise output). Steps ping-pong between the buffers as layers do.
+                var steps = new List<(LayerPlan Layer, LayerPlan? Fused, int BandOutRows, string From, string To)>();
+                string lastStep = "input";
+                long workspace = plan.MaxActivation;
+                for (int n = 0; n < convs.Count; n++)
+                {
+                    var l = convs[n].Layer;
+                    int rows = n + 1 < convs.Count ? Planner.FusedBandOutRows(l, convs[n + 1].Layer) : 0;
+                    string to = steps.Count % 2 == 0 ? "bufferA" : "bufferB";
+                    if (rows > 0)
+                    {
+                        var band = Planner.FusedBand(convs[n + 1].Layer, rows);
+                        workspace = Math.Max(workspace, band.Offset + band.Floats);
+                        steps.Add((l, convs[n + 1].Layer, rows, lastStep, to));
+                        n++;
+                    }
+                    else steps.Add((l, null, 0, lastStep, to));
+                    lastStep = to;
+                }
+                bool fused = steps.Count < convs.Count;
+
+                sb.AppendLine($"{I(1)}/// <summary>Largest activation between two layers{(fused ? " (or fused pair's output and band)" : "")}, in floats: sizes each ping-pong buffer of the workspace.</summary>");
+                sb.AppendLine($"{I(1)}private const long ActivationElements = {workspace};");
+                sb.AppendLine();
+                sb.AppendLine($"{I(1)}/// <summary>Creates a classifier with its own workspace ({(workspace * 2 * 4 / 1024).ToString(CultureInfo.InvariantCulture)} KiB of activations).</summary>");
+                sb.AppendLine($"{I(1)}public {r.ClassName}() : this(null) {{ }}");
+                sb.AppendLine();
+                sb.AppendLine($"{I(1)}/// <summary>Creates a classifier with its own workspace; <paramref name=\"options\"/> chooses the SIMD path, threads and resize.</summary>");
+                sb.AppendLine($"{I(1)}public {r.ClassName}({Runtime}.MobileNetOptions? options) : base(ModelInfo, ActivationElements, options, DefaultThreads) {{ }}");
+                sb.AppendLine();
+
                 // Forward: the convolutions (through the runner, which splits each across threads), then the head.
                 sb.AppendLine($"{I(1)}/// <inheritdoc/>");
                 sb.AppendLine($"{I(1)}protected override void Forward(float* input, float* logits, float* embeddings, float* bufferA, float* bufferB, {Runtime}.SimdPath path, {Kernels}.LayerRunner runner)");
                 sb.AppendLine($"{I(1)}{{");
-                sb.AppendLine($"{I(2)}runner.Run(&RunLayer, {convLayers}, input, bufferA, bufferB, path); // layers 0-{convLayers - 1}, each split across runner.Threads");
-                sb.AppendLine($"{I(2)}float* w = Weights.Data;");
                 string current = last;
+                if (fused)
+                {
+                    sb.AppendLine($"{I(2)}float* features;");
+                    sb.AppendLine($"{I(2)}if (runner.Threads == 1)");
+                    sb.AppendLine($"{I(2)}{{");
+                    sb.AppendLine($"{I(3)}runner.Run(&RunStep, {steps.Count}, input, bufferA, bufferB, path); // one thread: layers 0-{convLayers - 1} in {steps.Count} steps, fused pairs as one");
+                    sb.AppendLine($"{I(3)}features = {lastStep};");
+                    sb.AppendLine($"{I(2)}}}");
+                    sb.AppendLine($"{I(2)}else");
+                    sb.AppendLine($"{I(2)}{{");
+                    sb.AppendLine($"{I(3)}runner.Run(&RunLayer, {convLayers}, input, bufferA, bufferB, path); // layers 0-{convLayers - 1}, each split across runner.Threads");
+                    sb.AppendLine($"{I(3)}features = {last};");
+                    sb.AppendLine($"{I(2)}}}");
+                    current = "features";
+                }
+                else
+                    sb.AppendLine($"{I(2)}runner.Run(&RunLayer, {convLayers}, input, bufferA, bufferB, path); // layers 0-{convLayers - 1}, each split across runner.Threads");
+                sb.AppendLine($"{I(2)}float* w = Weights.Data;");
                 foreach (var l in plan.Layers)
                 {
                     if (l.ThreadSplit != "none") continue;
@@ -137,10 +175,38 @@ namespace MobileNetGen.Generator
                 sb.AppendLine($"{I(2)}}}");
                 sb.AppendLine($"{I(1)}}}");
 
+                if (fused)
+                {
+                    sb.AppendLine();
+                    sb.AppendLine($"{I(1)}/// <summary>Step <paramref name=\"step\"/> of the network on one thread (<paramref name=\"parts\"/> is 1): a layer, or a fused pair.</summary>");
+                    sb.AppendLine($"{I(1)}private static void RunStep(int step, int part, int parts, float* input, float* bufferA, float* bufferB, {Runtime}.SimdPath path)");
+                    sb.AppendLine($"{I(1)}{{");
+                    sb.AppendLine($"{I(2)}float* w = Weights.Data;");
+                    sb.AppendLine($"{I(2)}switch (step)");
+                    sb.AppendLine($"{I(2)}{{");
+                    for (int n = 0; n < steps.Count; n++)
+                    {
+                        var st = steps[n];
+                        string call = st.Fused is null
+                            ? $"{MethodName(st.Layer)}(path, {st.From}, {st.To}, w, part, parts)"
+                            : $"{FusedMethodName(st.Layer, st.Fused)}(path, {st.From}, {st.To}, w)";
+                        sb.AppendLine($"{I(3)}case {n}: {call}; break;");
+                    }
+                    sb.AppendLine($"{I(2)}}}");
+                    sb.AppendLine($"{I(1)}}}");
+                }
+
                 foreach (var l in plan.Layers)
                 {
                     sb.AppendLine();
                     EmitLayer(sb, I(1), I(2), l);
+                }
+
+                foreach (var st in steps)
+                {
+                    if (st.Fused is null) continue;
+                    sb.AppendLine();
+                    EmitFused(sb, I(1), I(2), st.Layer, st.Fused, st.BandOutRows);
                 }
 
                 sb.AppendLine($"{I(0)}}}");
@@ -216,6 +282,22 @@ namespace MobileNetGen.Generator
                         sb.AppendLine($"{i2}{Kernels}.HeadKernels.Logits(path, embeddings, logits, w + {l.WeightOffset}, w + {l.BiasOffset}, channels: {l.InC}, classes: {l.OutC});");
                         break;
                 }
+            }
+
+            private static string FusedMethodName(LayerPlan pw, LayerPlan dw) => MethodName(pw) + "_then_" + MethodName(dw);
+
+            /// <summary>A pointwise layer and the stride-2 depthwise layer it feeds, band by band (one thread).</summary>
+            private static void EmitFused(StringBuilder sb, string i1, string i2, LayerPlan pw, LayerPlan dw, int outRows)
+            {
+                var band = Planner.FusedBand(dw, outRows);
+                long activation = (long)pw.OutH * pw.OutW * pw.OutC;
+                sb.AppendLine($"{i1}// Layers {pw.Index} + {dw.Index} fused (one thread): {pw.SlimName} writes bands of {band.Floats / ((long)dw.InW * dw.InC)} rows");
+                sb.AppendLine($"{i1}//   ({Group(band.Floats * 4 / 1024)} KiB) that {dw.SlimName} reads while they are in cache, {outRows} output rows a band, instead of");
+                sb.AppendLine($"{i1}//   its whole {Group(activation * 4 / 1024)} KiB output. Same kernels, same sums: bit-identical to the two layers.");
+                sb.AppendLine($"{i1}[global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]");
+                sb.AppendLine($"{i1}private static void {FusedMethodName(pw, dw)}({Runtime}.SimdPath path, float* input, float* output, float* w) =>");
+                sb.AppendLine($"{i2}{Kernels}.FusedKernels.PointwiseThenDepthwise<{MethodName(dw)}_Shape>(path, input, output, band: output + {band.Offset}, outRowsPerBand: {outRows},");
+                sb.AppendLine($"{i2}    w + {pw.WeightOffset}, w + {pw.BiasOffset}, cin: {pw.InC}, w + {dw.WeightOffset}, w + {dw.BiasOffset});");
             }
 
             /// <summary>A layer's shape as a struct of constants, so that its kernel is compiled for exactly this layer.</summary>

@@ -223,6 +223,33 @@ namespace MobileNetGen.Generator
 
             private static long Align(long n) => (n + AlignFloats - 1) / AlignFloats * AlignFloats;
 
+            /// <summary>A pointwise → stride-2 depthwise pair is fused from this activation size between them (1 MiB).</summary>
+            internal const long FuseFromActivationFloats = 256 * 1024;
+
+            /// <summary>Most floats of pointwise output one band of a fused pair holds (256 KiB: half a core's L2).</summary>
+            internal const long FusedBandFloats = 64 * 1024;
+
+            /// <summary>
+            /// How many depthwise output rows one band of the fused pair <paramref name="pw"/> → <paramref name="dw"/> covers
+            /// (<c>FusedKernels.PointwiseThenDepthwise</c>, used when one thread runs the network), or 0 when the pair is not
+            /// fused. Fused: a pointwise layer whose output is at least 1 MiB and that feeds a stride-2 depthwise layer. Below
+            /// that size the activation stays in cache without help; a stride-1 depthwise layer after a pointwise one measured
+            /// no gain (its input is as large as its output).
+            /// </summary>
+            internal static int FusedBandOutRows(LayerPlan pw, LayerPlan dw)
+            {
+                if (pw.Kind != nameof(LayerKind.Pointwise) || dw.Kind != nameof(LayerKind.Depthwise3x3) || dw.Stride != 2) return 0;
+                long rowFloats = (long)dw.InW * dw.InC;
+                if (rowFloats * dw.InH < FuseFromActivationFloats) return 0;
+                long rows = FusedBandFloats / rowFloats; // band rows = (R − 1)·2 + 3
+                return (int)Math.Min(dw.OutH, Math.Max(1, (rows - 3) / 2 + 1));
+            }
+
+            /// <summary>Where a fused pair's band starts in its output buffer (after the depthwise output) and its length.</summary>
+            internal static (long Offset, long Floats) FusedBand(LayerPlan dw, int outRows) =>
+                (Align((long)dw.OutH * dw.OutW * dw.OutC),
+                 (long)Math.Min(dw.InH, (outRows - 1) * dw.Stride + 3) * dw.InW * dw.InC);
+
             private static float[] Values(SafeTensorsFile file, string tensor) =>
                 (file.Find(tensor) ?? throw new WeightsFormatException($"tensor '{tensor}' is missing")).ToFloats();
 

@@ -160,4 +160,38 @@ public unsafe class KernelTests
             StemKernels.Run<TShape>(path, i, o, w, b, 0, TShape.OutH);
         AssertBitIdentical($"stem {path}, {typeof(TShape).Name}", expected, actual);
     }
+
+    private struct Mid9x7s2 : IDepthwiseShape { public static int InH => 9; public static int InW => 7; public static int Channels => 16; public static int OutH => 5; public static int OutW => 4; public static int Stride => 2; public static int PadTop => 1; public static int PadLeft => 1; }
+    private struct Mid10x6s2 : IDepthwiseShape { public static int InH => 10; public static int InW => 6; public static int Channels => 32; public static int OutH => 5; public static int OutW => 3; public static int Stride => 2; public static int PadTop => 0; public static int PadLeft => 0; }
+    private struct Mid7x5s1 : IDepthwiseShape { public static int InH => 7; public static int InW => 5; public static int Channels => 16; public static int OutH => 7; public static int OutW => 5; public static int Stride => 1; public static int PadTop => 1; public static int PadLeft => 1; }
+
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void FusedPointwiseThenDepthwiseMatchesTheTwoLayers(SimdPath path)
+    {
+        foreach (int rows in new[] { 1, 2, 3, 100 })
+        {
+            CheckFused<Mid9x7s2>(path, cin: 8, rows);
+            CheckFused<Mid10x6s2>(path, cin: 24, rows);
+            CheckFused<Mid7x5s1>(path, cin: 16, rows);
+        }
+    }
+
+    private static void CheckFused<TShape>(SimdPath path, int cin, int outRowsPerBand) where TShape : struct, IDepthwiseShape
+    {
+        int C = TShape.Channels, pixels = TShape.InH * TShape.InW;
+        float[] input = Random(pixels * cin, seed: cin, low: 0f, high: 6f);
+        float[] pwPacked = Random(cin * C, seed: C, low: -0.3f, high: 0.3f), pwBias = Random(C, seed: C + 1);
+        float[] dwPacked = Random(9 * C, seed: C + 2), dwBias = Random(C, seed: C + 3);
+        float[] middle = new float[pixels * C], expected = new float[TShape.OutH * TShape.OutW * C], actual = new float[expected.Length];
+        int bandRows = Math.Min(FusedKernels.BandRows(outRowsPerBand, TShape.Stride), TShape.InH + 2);
+        float[] band = new float[bandRows * TShape.InW * C];
+        fixed (float* i = input, pw = pwPacked, pb = pwBias, dw = dwPacked, db = dwBias, m = middle, e = expected, a = actual, b = band)
+        {
+            PointwiseKernels.Run(path, i, m, pw, pb, pixels, cin, C, 0, C / PointwiseKernels.PanelWidth);
+            DepthwiseKernels.Run<TShape>(path, m, e, dw, db, 0, TShape.OutH);
+            FusedKernels.PointwiseThenDepthwise<TShape>(path, i, a, b, outRowsPerBand, pw, pb, cin, dw, db);
+        }
+        AssertBitIdentical($"fused {path}, {typeof(TShape).Name}, {outRowsPerBand} rows per band", expected, actual);
+    }
 }
