@@ -164,36 +164,20 @@ namespace MobileNetGen.Generator
                 sb.AppendLine();
 
                 // RunLayer: the layer sequence as a switch, so that each thread can run its part of layer N.
-                sb.AppendLine($"{I(1)}/// <summary>Part <paramref name=\"part\"/> of <paramref name=\"parts\"/> of convolution layer <paramref name=\"layer\"/>.</summary>");
-                sb.AppendLine($"{I(1)}private static void RunLayer(int layer, int part, int parts, float* input, float* bufferA, float* bufferB, {Runtime}.SimdPath path)");
-                sb.AppendLine($"{I(1)}{{");
-                sb.AppendLine($"{I(2)}float* w = Weights.Data;");
-                sb.AppendLine($"{I(2)}switch (layer)");
-                sb.AppendLine($"{I(2)}{{");
-                for (int n = 0; n < convs.Count; n++)
-                    sb.AppendLine($"{I(3)}case {n}: {MethodName(convs[n].Layer)}(path, {convs[n].From}, {convs[n].To}, w, part, parts); break;");
-                sb.AppendLine($"{I(2)}}}");
-                sb.AppendLine($"{I(1)}}}");
-
+                var layerCalls = new List<string>();
+                foreach (var c in convs) layerCalls.Add($"{MethodName(c.Layer)}(path, {c.From}, {c.To}, w, part, parts)");
+                EmitSwitch(sb, I(1), "RunLayer", "layer",
+                    "Part <paramref name=\"part\"/> of <paramref name=\"parts\"/> of convolution layer <paramref name=\"layer\"/>.", layerCalls);
                 if (fused)
                 {
-                    sb.AppendLine();
-                    sb.AppendLine($"{I(1)}/// <summary>Step <paramref name=\"step\"/> of the network on one thread (<paramref name=\"parts\"/> is 1): a layer, or a fused pair.</summary>");
-                    sb.AppendLine($"{I(1)}private static void RunStep(int step, int part, int parts, float* input, float* bufferA, float* bufferB, {Runtime}.SimdPath path)");
-                    sb.AppendLine($"{I(1)}{{");
-                    sb.AppendLine($"{I(2)}float* w = Weights.Data;");
-                    sb.AppendLine($"{I(2)}switch (step)");
-                    sb.AppendLine($"{I(2)}{{");
-                    for (int n = 0; n < steps.Count; n++)
-                    {
-                        var st = steps[n];
-                        string call = st.Fused is null
+                    var stepCalls = new List<string>();
+                    foreach (var st in steps)
+                        stepCalls.Add(st.Fused is null
                             ? $"{MethodName(st.Layer)}(path, {st.From}, {st.To}, w, part, parts)"
-                            : $"{FusedMethodName(st.Layer, st.Fused)}(path, {st.From}, {st.To}, w)";
-                        sb.AppendLine($"{I(3)}case {n}: {call}; break;");
-                    }
-                    sb.AppendLine($"{I(2)}}}");
-                    sb.AppendLine($"{I(1)}}}");
+                            : $"{FusedMethodName(st.Layer, st.Fused)}(path, {st.From}, {st.To}, w)");
+                    sb.AppendLine();
+                    EmitSwitch(sb, I(1), "RunStep", "step",
+                        "Step <paramref name=\"step\"/> of the network on one thread (<paramref name=\"parts\"/> is 1): a layer, or a fused pair.", stepCalls);
                 }
 
                 foreach (var l in plan.Layers)
@@ -282,6 +266,21 @@ namespace MobileNetGen.Generator
                         sb.AppendLine($"{i2}{Kernels}.HeadKernels.Logits(path, embeddings, logits, w + {l.WeightOffset}, w + {l.BiasOffset}, channels: {l.InC}, classes: {l.OutC});");
                         break;
                 }
+            }
+
+            /// <summary>A <c>Run…(int n, part, parts, input, bufferA, bufferB, path)</c> method: a switch of one call per case.</summary>
+            private static void EmitSwitch(StringBuilder sb, string i1, string name, string parameter, string summary, List<string> calls)
+            {
+                string i2 = i1 + "    ", i3 = i2 + "    ";
+                sb.AppendLine($"{i1}/// <summary>{summary}</summary>");
+                sb.AppendLine($"{i1}private static void {name}(int {parameter}, int part, int parts, float* input, float* bufferA, float* bufferB, {Runtime}.SimdPath path)");
+                sb.AppendLine($"{i1}{{");
+                sb.AppendLine($"{i2}float* w = Weights.Data;");
+                sb.AppendLine($"{i2}switch ({parameter})");
+                sb.AppendLine($"{i2}{{");
+                for (int n = 0; n < calls.Count; n++) sb.AppendLine($"{i3}case {n}: {calls[n]}; break;");
+                sb.AppendLine($"{i2}}}");
+                sb.AppendLine($"{i1}}}");
             }
 
             private static string FusedMethodName(LayerPlan pw, LayerPlan dw) => MethodName(pw) + "_then_" + MethodName(dw);
