@@ -29,26 +29,24 @@ public static unsafe class FusedKernels
     {
         int channels = TShape.Channels, width = TShape.InW, stride = TShape.Stride;
         long rowFloats = (long)width * channels;
-        int held = 0, heldEnd = 0; // pointwise rows [heldEnd − held, heldEnd) are at the start of the band
+        int heldBegin = 0, heldEnd = 0; // the band holds pointwise rows [heldBegin, heldEnd), from the band before
         for (int y0 = 0; y0 < TShape.OutH; y0 += outRowsPerBand)
         {
             int y1 = Math.Min(y0 + outRowsPerBand, TShape.OutH);
             int rowBegin = Math.Max(0, y0 * stride - TShape.PadTop);
             int rowEnd = Math.Min(TShape.InH, (y1 - 1) * stride - TShape.PadTop + 3);
-            int first = rowBegin; // the first row to compute
-            if (heldEnd > rowBegin && heldEnd - held <= rowBegin)
+            int first = Math.Max(rowBegin, heldEnd); // rows [rowBegin, first) are in the band already: move them to its front
+            if (first > rowBegin)
             {
-                long shared = (long)(heldEnd - rowBegin) * rowFloats * sizeof(float);
-                Buffer.MemoryCopy(band + (rowBegin - (heldEnd - held)) * rowFloats, band, shared, shared); // a memmove
-                first = heldEnd;
+                long shared = (long)(first - rowBegin) * rowFloats * sizeof(float);
+                Buffer.MemoryCopy(band + (rowBegin - heldBegin) * rowFloats, band, shared, shared); // a memmove
             }
-            if (rowEnd > first)
-                PointwiseKernels.Run(path, input + (long)first * width * cin, band + (first - rowBegin) * rowFloats, pointwisePacked,
-                    pointwiseBias, pixels: (rowEnd - first) * width, cin: cin, cout: channels, panelStart: 0,
-                    panelEnd: channels / PointwiseKernels.PanelWidth);
+            PointwiseKernels.Run(path, input + (long)first * width * cin, band + (first - rowBegin) * rowFloats, pointwisePacked,
+                pointwiseBias, pixels: (rowEnd - first) * width, cin: cin, cout: channels, panelStart: 0,
+                panelEnd: channels / PointwiseKernels.PanelWidth);
             // The depthwise kernel addresses input row r at (r · InW · C): shift the band so that row rowBegin is its start.
             DepthwiseKernels.Run<TShape>(path, band - rowBegin * rowFloats, output, depthwisePacked, depthwiseBias, y0, y1);
-            held = rowEnd - rowBegin;
+            heldBegin = rowBegin;
             heldEnd = rowEnd;
         }
     }
