@@ -30,18 +30,16 @@ namespace MobileNetGen.Generator
             public const string IncludeLabels = "MobileNetIncludeLabels";
             public const string Synthetic = "MobileNetSynthetic";
 
-            /// <summary>Threads value meaning "one per processor", resolved at run time.</summary>
-            public const int AutoThreads = -1;
-
-            private const int MaxThreads = 64; // LayerRunner.MaxThreads
+            private const int AutoThreads = BuildSettings.AutoThreads;
+            private const int MaxThreads = MobileNetGen.Model.KernelContract.MaxThreads;
 
             public static BuildSettings Read(AnalyzerConfigOptions options)
             {
                 string? Get(string name) =>
                     options.TryGetValue("build_property." + name, out var v) && !string.IsNullOrWhiteSpace(v) ? v.Trim() : null;
-                var problems = new List<PlanProblem>();
+                var problems = new List<DiagnosticInfo>();
                 void Problem(string property, string value, string why) =>
-                    problems.Add(new PlanProblem(DiagnosticDescriptors.InvalidBuildProperty.Id, new EquatableArray<string>(new[] { property, value, why })));
+                    problems.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidBuildProperty, null, property, value, why));
 
                 int threads = 1;
                 string? threadsText = Get(Threads);
@@ -89,7 +87,7 @@ namespace MobileNetGen.Generator
                 else if (Get(ClassName) is string orphan)
                     Problem(ClassName, orphan, "it names the class that MobileNetVariant declares, and MobileNetVariant is not set");
 
-                return new BuildSettings(request, threads, includeLabels, new EquatableArray<PlanProblem>(problems.ToArray()));
+                return new BuildSettings(request, threads, includeLabels, new EquatableArray<DiagnosticInfo>(problems.ToArray()));
             }
 
             private static bool IsNamespace(string ns)

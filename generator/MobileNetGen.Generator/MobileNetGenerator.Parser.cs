@@ -20,7 +20,7 @@ namespace MobileNetGen.Generator
                 var location = LocationInfo.From(syntax.Identifier.GetLocation());
                 var diagnostics = new List<DiagnosticInfo>();
                 void Report(DiagnosticDescriptor d, params string[] args) =>
-                    diagnostics.Add(new DiagnosticInfo(d.Id, location, new EquatableArray<string>(args)));
+                    diagnostics.Add(DiagnosticInfo.Create(d, location, args));
 
                 string? problem = null;
                 if (!syntax.Modifiers.Any(SyntaxKind.PartialKeyword)) problem = "it is not declared partial";

@@ -5,27 +5,25 @@ using System.Globalization;
 using System.Threading;
 using MobileNetGen.Generator.Model;
 using MobileNetGen.Model;
+using Microsoft.CodeAnalysis;
 
 namespace MobileNetGen.Generator
 {
     public sealed partial class MobileNetGenerator
     {
         /// <summary>
-        /// Resolves a request to weights, checks them against the architecture, folds BatchNorm into the kernels and packs
-        /// every layer into the layout its kernel reads. The expensive step: it runs only when the request or the weights change.
+        /// Resolves a request to a weights description, checks the weights against the architecture and makes every decision
+        /// about the generated code: each layer's packed layout and offsets, how threads share it, the schedules (per layer
+        /// for threads, with fused pairs for one thread), the workspace size. It reads only the weights' header, never their
+        /// values: those are embedded as a resource and packed when the class is first used.
         /// </summary>
         internal static class Planner
         {
-            /// <summary>Floats per alignment unit: every packed block starts on a 64-byte boundary.</summary>
-            private const int AlignFloats = 16;
-            private const int PanelWidth = 16;
-
             public static PlanResult Plan(ClassRequest request, ImmutableArray<WeightsSource> weights, CancellationToken ct)
             {
-                var problems = new List<PlanProblem>();
-                void Problem(Microsoft.CodeAnalysis.DiagnosticDescriptor d, params string[] args) =>
-                    problems.Add(new PlanProblem(d.Id, new EquatableArray<string>(args)));
-                PlanResult Fail() => new PlanResult(request, null, new EquatableArray<PlanProblem>(problems.ToArray()));
+                var problems = new List<DiagnosticInfo>();
+                void Problem(DiagnosticDescriptor d, params string[] args) => problems.Add(DiagnosticInfo.Create(d, null, args));
+                PlanResult Fail() => new PlanResult(request, null, new EquatableArray<DiagnosticInfo>(problems.ToArray()));
 
                 if (!VariantName.TryParse(request.VariantText, out var variant))
                 {
@@ -35,10 +33,13 @@ namespace MobileNetGen.Generator
                 string name = request.WeightsName ?? variant.FileStem;
                 try
                 {
-                    SafeTensorsFile file;
+                    ITensorDirectory header;
+                    WeightsOrigin origin;
                     if (request.Synthetic)
                     {
-                        file = SyntheticWeights.Create(variant);
+                        var synthetic = SyntheticWeights.Create(variant).Header();
+                        header = synthetic;
+                        origin = new WeightsOrigin(null, synthetic.FileLength, synthetic.HeaderLength, SyntheticWeights.DefaultSeed);
                         Problem(DiagnosticDescriptors.SyntheticWeights, request.ClassName, variant.ToString(), SyntheticWeights.DefaultSeed.ToString(CultureInfo.InvariantCulture));
                     }
                     else
@@ -58,21 +59,32 @@ namespace MobileNetGen.Generator
                             Problem(DiagnosticDescriptors.WeightsNotFound, name, variant.ToString(), hint);
                             return Fail();
                         }
-                        if (source.Base64Text == null)
+                        if (source.Text == null)
                         {
                             Problem(DiagnosticDescriptors.MalformedWeights, source.Path, "the file could not be read");
                             return Fail();
                         }
-                        byte[] bytes;
-                        try { bytes = Convert.FromBase64String(source.Base64Text); }
-                        catch (FormatException) { Problem(DiagnosticDescriptors.MalformedWeights, source.Path, "it is not base64 text (it should come from the MobileNetWeights build step)"); return Fail(); }
-                        try { file = SafeTensorsFile.Read(bytes); }
+                        WeightsDescription description;
+                        try { description = WeightsDescription.Parse(source.Text); }
                         catch (WeightsFormatException e) { Problem(DiagnosticDescriptors.MalformedWeights, source.Path, e.Message); return Fail(); }
+                        if (description.Error != null || description.Header == null)
+                        {
+                            Problem(DiagnosticDescriptors.MalformedWeights, description.FilePath, description.Error ?? "no header");
+                            return Fail();
+                        }
+                        header = description.Header;
+                        origin = new WeightsOrigin(description.Resource, description.Length, description.Header.HeaderLength, null);
+                        if (description.NonFinite.Count > 0)
+                        {
+                            Problem(DiagnosticDescriptors.ShapeMismatch, name, variant.ToString(),
+                                string.Join("; ", description.NonFinite.ConvertAll(t => $"tensor '{t}' holds NaN or infinity")));
+                            return Fail();
+                        }
                     }
                     ct.ThrowIfCancellationRequested();
 
                     MobileNetV1Architecture arch;
-                    try { arch = CanonicalWeights.ArchitectureOf(file); }
+                    try { arch = CanonicalWeights.ArchitectureOf(header); }
                     catch (WeightsFormatException e) { Problem(DiagnosticDescriptors.MalformedWeights, name, e.Message); return Fail(); }
                     if (arch.Alpha != variant.Alpha || arch.Resolution != variant.Resolution)
                     {
@@ -80,7 +92,7 @@ namespace MobileNetGen.Generator
                             $"the file is for α = {arch.Alpha.ToString(CultureInfo.InvariantCulture)} at {arch.Resolution} px");
                         return Fail();
                     }
-                    var invalid = CanonicalWeights.Validate(file, arch);
+                    var invalid = CanonicalWeights.ValidateStructure(header, arch);
                     if (invalid.Count > 0)
                     {
                         string list = string.Join("; ", invalid.GetRange(0, Math.Min(3, invalid.Count)));
@@ -89,15 +101,15 @@ namespace MobileNetGen.Generator
                         return Fail();
                     }
                     string[]? labels;
-                    try { labels = CanonicalWeights.LabelsOf(file, arch); }
+                    try { labels = CanonicalWeights.LabelsOf(header, arch); }
                     catch (WeightsFormatException e)
                     {
                         Problem(DiagnosticDescriptors.ShapeMismatch, name, variant.ToString(), e.Message);
                         return Fail();
                     }
                     ct.ThrowIfCancellationRequested();
-                    var plan = Pack(request, name, variant, file, arch, labels, ct);
-                    return new PlanResult(request, plan, new EquatableArray<PlanProblem>(problems.ToArray()));
+                    var plan = Build(request, name, variant, header, origin, arch, labels);
+                    return new PlanResult(request, plan, new EquatableArray<DiagnosticInfo>(problems.ToArray()));
                 }
                 catch (OperationCanceledException) { throw; }
                 catch (Exception e)
@@ -107,106 +119,103 @@ namespace MobileNetGen.Generator
                 }
             }
 
-            private static NetworkPlan Pack(ClassRequest request, string name, VariantName variant, SafeTensorsFile file, MobileNetV1Architecture arch, string[]? labels, CancellationToken ct)
+            private static NetworkPlan Build(ClassRequest request, string name, VariantName variant, ITensorDirectory header, WeightsOrigin origin,
+                MobileNetV1Architecture arch, string[]? labels)
             {
                 var layers = new List<LayerPlan>();
-                var blobs = new List<WeightBlob>();
                 long offset = 0;
+                int pool = -1, logits = -1;
                 foreach (var l in arch.Layers)
                 {
-                    ct.ThrowIfCancellationRequested();
-                    if (l.Kind == LayerKind.GlobalAveragePool)
+                    LayerWeights? w = null;
+                    if (l.Kind != LayerKind.GlobalAveragePool)
                     {
-                        layers.Add(Layer(l, 0, 0, 0, "none"));
-                        continue;
+                        var kernel = Entry(header, CanonicalWeights.Kernel(l));
+                        bool u8 = kernel.DType == TensorDType.U8;
+                        long kernelAt = offset;
+                        long biasAt = kernelAt + KernelContract.Align(kernel.ElementCount);
+                        offset = biasAt + KernelContract.Align(l.OutC);
+                        w = new LayerWeights(
+                            PackingOf(l.Kind), TensorSlice.From(kernel),
+                            u8 ? TensorSlice.From(Entry(header, CanonicalWeights.KernelMin(l))) : null,
+                            u8 ? TensorSlice.From(Entry(header, CanonicalWeights.KernelMax(l))) : null,
+                            l.HasBatchNorm ? TensorSlice.From(Entry(header, CanonicalWeights.Scale(l))) : null,
+                            TensorSlice.From(Entry(header, CanonicalWeights.Bias(l))),
+                            kernelAt, biasAt);
                     }
-                    string method = l.SlimName.Replace('/', '_');
-                    var kernel = file.Find(CanonicalWeights.Kernel(l))!;
-                    float[]? scale = l.HasBatchNorm ? Values(file, CanonicalWeights.Scale(l)) : null;
-                    float[] bias = Values(file, CanonicalWeights.Bias(l));
-                    long weightOffset = offset;
-                    long count = kernel.ElementCount;
-                    long biasOffset = weightOffset + Align(count);
-                    offset = biasOffset + Align(bias.Length);
-                    string packing;
-                    // 8-bit kernels whose BatchNorm scale is already folded (Google's quantize_weights graphs) stay 8-bit:
-                    // packing only permutes them, and the kernel dequantizes once at load.
-                    bool keep8Bit = kernel.DType == TensorDType.U8 && (scale == null || AllOnes(scale))
-                        && (l.Kind == LayerKind.Pointwise || l.Kind == LayerKind.Logits);
-                    if (keep8Bit)
-                    {
-                        float min = Values(file, CanonicalWeights.KernelMin(l))[0];
-                        float max = Values(file, CanonicalWeights.KernelMax(l))[0];
-                        CanonicalWeights.QuantizationParameters(min, max, out double qOffset, out double qStep);
-                        byte[] packed = l.Kind == LayerKind.Pointwise ? PackPointwise(kernel.Data, l.InC, l.OutC) : kernel.Data;
-                        packing = (l.Kind == LayerKind.Pointwise ? $"panels of {PanelWidth} output channels [Cout/{PanelWidth}][Cin][{PanelWidth}]" : "[C][classes] as imported")
-                            + ", 8-bit (MIN_FIRST, dequantized at load)";
-                        blobs.Add(new WeightBlob(method, $"{l.SlimName}: {count:N0} 8-bit weights, {packing}", Convert.ToBase64String(packed), weightOffset, count, true, qOffset, qStep));
-                    }
-                    else
-                    {
-                        float[] values = CanonicalWeights.KernelValues(file, l);
-                        switch (l.Kind)
-                        {
-                            case LayerKind.Conv3x3:
-                                values = FoldPerOutput(values, scale!, l.OutC);
-                                packing = "HWIO [3][3][3][Cout], BatchNorm scale folded";
-                                break;
-                            case LayerKind.Depthwise3x3:
-                                values = FoldPerOutput(values, scale!, l.OutC);
-                                packing = "tap-major [9][C], BatchNorm scale folded";
-                                break;
-                            case LayerKind.Pointwise:
-                                values = PackPointwise(FoldPerOutput(values, scale!, l.OutC), l.InC, l.OutC);
-                                packing = $"panels of {PanelWidth} output channels [Cout/{PanelWidth}][Cin][{PanelWidth}], BatchNorm scale folded";
-                                break;
-                            default:
-                                packing = "[C][classes] as imported";
-                                break;
-                        }
-                        blobs.Add(new WeightBlob(method, $"{l.SlimName}: {count:N0} weights, {packing}", Base64(values), weightOffset, count, false, 0, 0));
-                    }
-                    blobs.Add(new WeightBlob(method + "_bias", $"{l.SlimName}: {bias.Length} biases (BatchNorm shift)", Base64(bias), biasOffset, bias.Length, false, 0, 0));
-                    layers.Add(Layer(l, weightOffset, count, biasOffset, packing));
+                    if (l.Kind == LayerKind.GlobalAveragePool) pool = l.Index;
+                    if (l.Kind == LayerKind.Logits) logits = l.Index;
+                    layers.Add(new LayerPlan(l.Index, l.Name, l.SlimName, l.Kind, l.InH, l.InW, l.InC, l.OutH, l.OutW, l.OutC, l.Stride,
+                        l.PadTop, l.PadLeft, l.PadBottom, l.PadRight, l.Macs, l.Parameters, w, SplitOf(l)));
                 }
-                string kind = file.GetMetadata(CanonicalWeights.Keys.Weights) ?? CanonicalWeights.GenuineFloat;
+
+                var convs = layers.FindAll(l => l.Split != ThreadSplit.None);
+                var layered = new List<Step>();
+                var fused = new List<Step>();
+                long activation = arch.MaxActivationElements;
+                var last = ActivationBuffer.Input;
+                foreach (var l in convs)
+                {
+                    var to = layered.Count % 2 == 0 ? ActivationBuffer.A : ActivationBuffer.B;
+                    layered.Add(new Step(l.Index, null, last, to, null));
+                    last = to;
+                }
+                // One thread: the same layers, each fused pointwise → depthwise pair as one step whose band sits in the step's
+                // output buffer after the depthwise output. Steps ping-pong between the buffers as layers do.
+                var lastFused = ActivationBuffer.Input;
+                for (int n = 0; n < convs.Count; n++)
+                {
+                    var l = convs[n];
+                    var to = fused.Count % 2 == 0 ? ActivationBuffer.A : ActivationBuffer.B;
+                    var next = n + 1 < convs.Count ? convs[n + 1] : null;
+                    int outRows = next != null && l.Kind == LayerKind.Pointwise && next.Kind == LayerKind.Depthwise3x3
+                        ? KernelContract.FusedBandOutRows(next.InH, next.InW, next.InC, next.OutH, next.Stride) : 0;
+                    if (outRows > 0)
+                    {
+                        int rows = Math.Min(next!.InH, KernelContract.FusedBandRows(outRows, next.Stride));
+                        var band = new FusedBand(outRows, rows, KernelContract.Align(next.OutElements), (long)rows * next.InW * next.InC);
+                        activation = Math.Max(activation, band.Offset + band.Floats);
+                        fused.Add(new Step(l.Index, next.Index, lastFused, to, band));
+                        n++;
+                    }
+                    else fused.Add(new Step(l.Index, null, lastFused, to, null));
+                    lastFused = to;
+                }
+
+                string kind = header.GetMetadata(CanonicalWeights.Keys.Weights) ?? CanonicalWeights.GenuineFloat;
                 // ImageNet outputs only when the metadata says so (or, for files without the key, a 1000/1001 head without
                 // labels): a custom head with exactly 1000 classes must not be mapped to ImageNet indices.
-                string labelsKind = file.GetMetadata(CanonicalWeights.Keys.Labels)
+                string labelsKind = header.GetMetadata(CanonicalWeights.Keys.Labels)
                     ?? (labels == null && arch.NumClasses is 1000 or 1001 ? CanonicalWeights.ImageNetLabels : CanonicalWeights.CustomLabels);
                 bool imagenetLabels = labelsKind == CanonicalWeights.ImageNetLabels && labels == null && (arch.NumClasses == 1000 || arch.NumClasses == 1001);
-                return new NetworkPlan(
-                    request, name, variant.ToString(), variant.AlphaText, arch.Resolution, arch.NumClasses,
-                    BackgroundClass: imagenetLabels && (file.GetMetadata(CanonicalWeights.Keys.BackgroundClass) ?? (arch.NumClasses == 1001 ? "true" : "false")) == "true",
+                var facts = new ModelFacts(
+                    name, variant.ToString(), variant.AlphaText, arch.Resolution, arch.NumClasses,
+                    BackgroundClass: imagenetLabels && (header.GetMetadata(CanonicalWeights.Keys.BackgroundClass) ?? (arch.NumClasses == 1001 ? "true" : "false")) == "true",
                     ImageNetLabels: imagenetLabels,
                     Labels: labels == null ? EquatableArray<string>.Empty : new EquatableArray<string>(labels),
                     WeightsKind: kind,
-                    Source: file.GetMetadata(CanonicalWeights.Keys.Source) ?? "",
-                    SourceSha256: file.GetMetadata(CanonicalWeights.Keys.SourceSha256) ?? "",
-                    Provenance: file.GetMetadata(CanonicalWeights.Keys.Note) ?? "",
+                    Source: header.GetMetadata(CanonicalWeights.Keys.Source) ?? "",
+                    SourceSha256: header.GetMetadata(CanonicalWeights.Keys.SourceSha256) ?? "",
+                    Provenance: header.GetMetadata(CanonicalWeights.Keys.Note) ?? "",
                     Macs: arch.Macs, Parameters: arch.Parameters, FeatureSize: arch.FeatureSize,
-                    MaxActivation: arch.MaxActivationElements, TotalFloats: offset,
-                    Layers: new EquatableArray<LayerPlan>(layers.ToArray()),
-                    Blobs: new EquatableArray<WeightBlob>(blobs.ToArray()));
+                    // What an app ships for this model: the embedded file (for synthetic weights, made at load, the size genuine
+                    // weights of the same shape would add).
+                    WeightBytes: origin.FileLength);
+                var oneThread = fused.Count < layered.Count ? new Schedule(new EquatableArray<Step>(fused.ToArray()), lastFused) : null;
+                return new NetworkPlan(request, facts, new EquatableArray<LayerPlan>(layers.ToArray()),
+                    new Schedule(new EquatableArray<Step>(layered.ToArray()), last), oneThread, pool, logits, activation, offset, origin);
             }
 
-            private static bool AllOnes(float[] values)
+            private static TensorEntry Entry(ITensorDirectory header, string tensor) =>
+                header.FindEntry(tensor) ?? throw new WeightsFormatException($"tensor '{tensor}' is missing");
+
+            private static Packing PackingOf(LayerKind kind) => kind switch
             {
-                foreach (float v in values) if (v != 1f) return false;
-                return true;
-            }
-
-            private static string Base64(float[] values)
-            {
-                var bytes = new byte[values.Length * 4];
-                Buffer.BlockCopy(values, 0, bytes, 0, bytes.Length);
-                return Convert.ToBase64String(bytes);
-            }
-
-            private static LayerPlan Layer(LayerSpec l, long weightOffset, long weightCount, long biasOffset, string packing) =>
-                new LayerPlan(l.Index, l.Name, l.SlimName, l.Kind.ToString(), l.InH, l.InW, l.InC, l.OutH, l.OutW, l.OutC, l.Stride,
-                    l.PadTop, l.PadLeft, l.PadBottom, l.PadRight, l.Macs, l.Parameters, weightOffset, weightCount, biasOffset, packing,
-                    ThreadSplit(l));
+                LayerKind.Conv3x3 => Packing.StemHwio,
+                LayerKind.Depthwise3x3 => Packing.DepthwiseTapMajor,
+                LayerKind.Pointwise => Packing.PointwisePanels,
+                _ => Packing.LogitsAsImported,
+            };
 
             /// <summary>
             /// How a layer is shared between threads. Convolutions over an image split by output rows. A pointwise layer
@@ -214,65 +223,12 @@ namespace MobileNetGen.Generator
             /// are small), and by panels of output channels once the weights are larger (late 14×14 and 7×7 layers: each
             /// thread then streams only its share of the weights). Head layers are small and run on one thread.
             /// </summary>
-            internal static string ThreadSplit(LayerSpec l) => l.Kind switch
+            internal static ThreadSplit SplitOf(LayerSpec l) => l.Kind switch
             {
-                LayerKind.Conv3x3 or LayerKind.Depthwise3x3 => "rows",
-                LayerKind.Pointwise => (long)l.OutH * l.OutW >= l.OutC ? "pixels" : "panels",
-                _ => "none",
+                LayerKind.Conv3x3 or LayerKind.Depthwise3x3 => ThreadSplit.OutputRows,
+                LayerKind.Pointwise => (long)l.OutH * l.OutW >= l.OutC ? ThreadSplit.PixelTiles : ThreadSplit.WeightPanels,
+                _ => ThreadSplit.None,
             };
-
-            private static long Align(long n) => (n + AlignFloats - 1) / AlignFloats * AlignFloats;
-
-            /// <summary>A pointwise → stride-2 depthwise pair is fused from this activation size between them (1 MiB).</summary>
-            internal const long FuseFromActivationFloats = 256 * 1024;
-
-            /// <summary>Most floats of pointwise output one band of a fused pair holds (256 KiB: half a core's L2).</summary>
-            internal const long FusedBandFloats = 64 * 1024;
-
-            /// <summary>
-            /// How many depthwise output rows one band of the fused pair <paramref name="pw"/> → <paramref name="dw"/> covers
-            /// (<c>FusedKernels.PointwiseThenDepthwise</c>, used when one thread runs the network), or 0 when the pair is not
-            /// fused. Fused: a pointwise layer whose output is at least 1 MiB and that feeds a stride-2 depthwise layer. Below
-            /// that size the activation stays in cache without help; a stride-1 depthwise layer after a pointwise one measured
-            /// no gain (its input is as large as its output).
-            /// </summary>
-            internal static int FusedBandOutRows(LayerPlan pw, LayerPlan dw)
-            {
-                if (pw.Kind != nameof(LayerKind.Pointwise) || dw.Kind != nameof(LayerKind.Depthwise3x3) || dw.Stride != 2) return 0;
-                long rowFloats = (long)dw.InW * dw.InC;
-                if (rowFloats * dw.InH < FuseFromActivationFloats) return 0;
-                long rows = FusedBandFloats / rowFloats; // band rows = (R − 1)·2 + 3
-                return (int)Math.Min(dw.OutH, Math.Max(1, (rows - 3) / 2 + 1));
-            }
-
-            /// <summary>Where a fused pair's band starts in its output buffer (after the depthwise output) and its length.</summary>
-            internal static (long Offset, long Floats) FusedBand(LayerPlan dw, int outRows) =>
-                (Align((long)dw.OutH * dw.OutW * dw.OutC),
-                 (long)Math.Min(dw.InH, (outRows - 1) * dw.Stride + 3) * dw.InW * dw.InC);
-
-            private static float[] Values(SafeTensorsFile file, string tensor) =>
-                (file.Find(tensor) ?? throw new WeightsFormatException($"tensor '{tensor}' is missing")).ToFloats();
-
-            /// <summary>Multiplies each kernel value by its output channel's BatchNorm scale (the output channel is the innermost HWIO axis).</summary>
-            private static float[] FoldPerOutput(float[] kernel, float[] scale, int outC)
-            {
-                var r = new float[kernel.Length];
-                for (int i = 0; i < kernel.Length; i++) r[i] = kernel[i] * scale[i % outC];
-                return r;
-            }
-
-            /// <summary>[Cin][Cout] → panels of 16 output channels: packed[(panel·Cin + ci)·16 + j] = W[ci, panel·16 + j].</summary>
-            internal static T[] PackPointwise<T>(T[] w, int cin, int cout)
-            {
-                if (cout % PanelWidth != 0) throw new InvalidOperationException($"pointwise width {cout} is not a multiple of {PanelWidth}");
-                var packed = new T[w.Length];
-                int panels = cout / PanelWidth;
-                for (int panel = 0; panel < panels; panel++)
-                    for (int ci = 0; ci < cin; ci++)
-                        for (int j = 0; j < PanelWidth; j++)
-                            packed[((long)panel * cin + ci) * PanelWidth + j] = w[(long)ci * cout + panel * PanelWidth + j];
-                return packed;
-            }
         }
     }
 }

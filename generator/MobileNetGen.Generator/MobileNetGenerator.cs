@@ -14,16 +14,17 @@ namespace MobileNetGen.Generator
     /// <summary>
     /// Generates a MobileNet v1 classifier for every <c>[MobileNet("α_res")] partial class</c>.
     /// Pipeline: <see cref="Parser"/> (class → <see cref="ClassRequest"/>) and the weights step (AdditionalFiles
-    /// <c>*.safetensors.b64</c> → <see cref="WeightsSource"/>, compared by content hash) feed the <see cref="Planner"/>
-    /// (fold and pack: the only expensive step, cached unless the request or the weights change), whose
-    /// <see cref="NetworkPlan"/> the <see cref="Emitter"/> writes out. Diagnostics are reported separately, at the class.
+    /// <c>*.mngweights</c>, the descriptions the MSBuild step writes of each weights file → <see cref="WeightsSource"/>,
+    /// compared by content hash) feed the <see cref="Planner"/> (checks and every decision, cached unless the request or
+    /// the weights change), whose <see cref="NetworkPlan"/> the <see cref="Emitter"/> writes out. The weights themselves are
+    /// embedded by MSBuild as a resource and never pass through the generator. Diagnostics are reported separately, at the class.
     /// </summary>
     [Generator(LanguageNames.CSharp)]
     public sealed partial class MobileNetGenerator : IIncrementalGenerator
     {
         public const string AttributeName = "MobileNetGen.MobileNetAttribute";
-        /// <summary>Suffix of the weights files the MSBuild step (build/MobileNetGen.targets) hands to the compiler.</summary>
-        public const string WeightsSuffix = ".safetensors.b64";
+        /// <summary>Suffix of the weights descriptions the MSBuild step (build/MobileNetGen.targets) hands to the compiler.</summary>
+        public const string WeightsSuffix = MobileNetGen.Model.WeightsDescription.Suffix;
 
         public static class TrackingNames
         {
@@ -75,11 +76,11 @@ namespace MobileNetGen.Generator
                 if (pair.Left == null) return;
                 EmitWeights(spc, pair.Left);
                 EmitClassifier(spc, pair.Left, pair.Right);
-                foreach (var problem in pair.Left.Problems) spc.ReportDiagnostic(ToDiagnostic(problem.Id, null, problem.Args));
+                foreach (var problem in pair.Left.Problems) spc.ReportDiagnostic(problem.ToDiagnostic());
             });
             context.RegisterSourceOutput(settings, static (spc, s) =>
             {
-                foreach (var problem in s.Problems) spc.ReportDiagnostic(ToDiagnostic(problem.Id, null, problem.Args));
+                foreach (var problem in s.Problems) spc.ReportDiagnostic(problem.ToDiagnostic());
             });
 
             // Diagnostics: the parser's own, plus the planner's problems placed at the class that asked.
@@ -89,12 +90,12 @@ namespace MobileNetGen.Generator
             context.RegisterSourceOutput(parsed.Combine(problems), static (spc, pair) =>
             {
                 var (p, all) = pair;
-                foreach (var d in p.Diagnostics) spc.ReportDiagnostic(ToDiagnostic(d.Id, d.Location, d.Args));
+                foreach (var d in p.Diagnostics) spc.ReportDiagnostic(d.ToDiagnostic());
                 if (p.Request == null) return;
                 foreach (var (request, list) in all)
                 {
                     if (!request.Equals(p.Request)) continue;
-                    foreach (var problem in list) spc.ReportDiagnostic(ToDiagnostic(problem.Id, p.Location, problem.Args));
+                    foreach (var problem in list) spc.ReportDiagnostic(problem.ToDiagnostic(p.Location));
                     break;
                 }
             });
@@ -119,30 +120,8 @@ namespace MobileNetGen.Generator
             string? text = file.GetText(ct)?.ToString();
             if (text == null) return new WeightsSource(name, file.Path, "unreadable", null);
             using var sha = SHA256.Create();
-            byte[] hash = sha.ComputeHash(Encoding.ASCII.GetBytes(text));
-            return new WeightsSource(name, file.Path, BitConverter.ToString(hash).Replace("-", ""), text.Trim());
+            byte[] hash = sha.ComputeHash(Encoding.UTF8.GetBytes(text));
+            return new WeightsSource(name, file.Path, BitConverter.ToString(hash).Replace("-", ""), text);
         }
-
-        private static Diagnostic ToDiagnostic(string id, LocationInfo? location, EquatableArray<string> args)
-        {
-            var descriptor = Descriptor(id);
-            var a = new object[args.Count];
-            for (int i = 0; i < a.Length; i++) a[i] = args[i];
-            return Diagnostic.Create(descriptor, location?.ToLocation(), a);
-        }
-
-        private static DiagnosticDescriptor Descriptor(string id) => id switch
-        {
-            "MNG0001" => DiagnosticDescriptors.UnknownVariant,
-            "MNG0002" => DiagnosticDescriptors.WeightsNotFound,
-            "MNG0003" => DiagnosticDescriptors.MalformedWeights,
-            "MNG0004" => DiagnosticDescriptors.ShapeMismatch,
-            "MNG0005" => DiagnosticDescriptors.InvalidClass,
-            "MNG0006" => DiagnosticDescriptors.UnsupportedOption,
-            "MNG0007" => DiagnosticDescriptors.SyntheticWeights,
-            "MNG0008" => DiagnosticDescriptors.DuplicateWeights,
-            "MNG0011" => DiagnosticDescriptors.InvalidBuildProperty,
-            _ => DiagnosticDescriptors.InternalError,
-        };
     }
 }

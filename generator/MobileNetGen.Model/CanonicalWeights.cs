@@ -45,6 +45,22 @@ namespace MobileNetGen.Model
         public const string Genuine8Bit = "genuine-8bit";
         public const string Synthetic = "synthetic";
 
+        /// <summary>How a weights kind is shown in lists and tables: "genuine float", "genuine 8-bit weights", "SYNTHETIC (speed only)".</summary>
+        public static string KindLabel(string kind) => kind switch
+        {
+            Genuine8Bit => "genuine 8-bit weights",
+            Synthetic => "SYNTHETIC (speed only)",
+            _ => "genuine float",
+        };
+
+        /// <summary>A sentence on a weights kind, for documentation comments and help text.</summary>
+        public static string DescribeKind(string kind) => kind switch
+        {
+            Genuine8Bit => "Google's published 8-bit weights (8-bit in the binary, dequantized with TensorFlow's MIN_FIRST rule when first loaded)",
+            Synthetic => "SYNTHETIC (deterministic, for speed and size only)",
+            _ => "Google's published float32 weights",
+        };
+
         /// <summary>Metadata <c>labels</c> value of Google's ImageNet heads.</summary>
         public const string ImageNetLabels = "imagenet";
         /// <summary>Metadata <c>labels</c> value of a custom (fine-tuned) head.</summary>
@@ -80,7 +96,7 @@ namespace MobileNetGen.Model
         /// The labels stored in the file (<c>labels_json</c>), or null when it has none. Throws <see cref="WeightsFormatException"/>
         /// when they are malformed or their count differs from <c>num_classes</c>.
         /// </summary>
-        public static string[]? LabelsOf(SafeTensorsFile file, MobileNetV1Architecture arch)
+        public static string[]? LabelsOf(ITensorDirectory file, MobileNetV1Architecture arch)
         {
             string? json = file.GetMetadata(Keys.LabelsJson);
             if (json == null) return null;
@@ -110,7 +126,7 @@ namespace MobileNetGen.Model
         public static string Bias(LayerSpec l) => l.Name + ".bias";
 
         /// <summary>The architecture the file's metadata describes. Throws <see cref="WeightsFormatException"/> when it is missing or off.</summary>
-        public static MobileNetV1Architecture ArchitectureOf(SafeTensorsFile file)
+        public static MobileNetV1Architecture ArchitectureOf(ITensorDirectory file)
         {
             string fmt = file.GetMetadata(Keys.Format) ?? throw new WeightsFormatException($"metadata '{Keys.Format}' is missing (not a MobileNetGen weights file)");
             if (fmt != FormatVersion) throw new WeightsFormatException($"metadata format '{fmt}' is not supported (expected {FormatVersion})");
@@ -125,28 +141,37 @@ namespace MobileNetGen.Model
             return new MobileNetV1Architecture(alpha, res, classes);
         }
 
-        /// <summary>Every problem with the file against the architecture (missing tensors, wrong shapes or dtypes); empty when it is valid.</summary>
+        /// <summary>Every problem with the file against the architecture (missing tensors, wrong shapes or dtypes, NaN or
+        /// infinity in a float tensor); empty when it is valid.</summary>
         public static List<string> Validate(SafeTensorsFile file, MobileNetV1Architecture arch)
+        {
+            var problems = ValidateStructure(file, arch);
+            if (problems.Count == 0)
+                foreach (string name in NonFiniteTensors(file)) problems.Add($"tensor '{name}' holds NaN or infinity");
+            return problems;
+        }
+
+        /// <summary>
+        /// The checks that need only the header (<see cref="SafeTensorsHeader"/>: what the generator sees): every tensor the
+        /// architecture needs is present with its shape and an allowed dtype, and 8-bit kernels carry their range.
+        /// </summary>
+        public static List<string> ValidateStructure(ITensorDirectory file, MobileNetV1Architecture arch)
         {
             var problems = new List<string>();
             void Check(string name, int[] shape, bool allowU8)
             {
-                var t = file.Find(name);
+                var t = file.FindEntry(name);
                 if (t == null) { problems.Add($"tensor '{name}' is missing (expected shape [{string.Join(",", shape)}])"); return; }
                 if (!SameShape(t.Shape, shape)) problems.Add($"tensor '{name}' has shape {t.ShapeText}, the architecture needs [{string.Join(",", shape)}]");
+                if (t.DType == TensorDType.I32) problems.Add($"tensor '{name}' is I32; float models hold F32 tensors (and U8 kernels)");
                 if (t.DType == TensorDType.U8 && !allowU8) problems.Add($"tensor '{name}' is U8; only kernels may be 8-bit");
                 if (t.DType == TensorDType.U8)
                 {
                     foreach (var mm in new[] { name + ".min", name + ".max" })
                     {
-                        var m = file.Find(mm);
+                        var m = file.FindEntry(mm);
                         if (m == null || m.DType != TensorDType.F32 || m.ElementCount != 1) problems.Add($"8-bit tensor '{name}' needs an F32 scalar '{mm}'");
                     }
-                }
-                else if (t.DType == TensorDType.F32 && t.Shape.Length == shape.Length && SameShape(t.Shape, shape))
-                {
-                    foreach (float v in t.ToFloats())
-                        if (float.IsNaN(v) || float.IsInfinity(v)) { problems.Add($"tensor '{name}' holds NaN or infinity"); break; }
                 }
             }
             foreach (var l in arch.Layers)
@@ -157,6 +182,22 @@ namespace MobileNetGen.Model
                 Check(Bias(l), new[] { l.OutC }, false);
             }
             return problems;
+        }
+
+        /// <summary>Names of the F32 tensors that hold NaN or infinity, in file order (the build step reports them to the generator).</summary>
+        public static List<string> NonFiniteTensors(SafeTensorsFile file)
+        {
+            var names = new List<string>();
+            foreach (var t in file.Tensors)
+            {
+                if (t.DType != TensorDType.F32) continue;
+                for (int i = 0; i + 4 <= t.Data.Length; i += 4)
+                {
+                    float v = BitConverter.ToSingle(t.Data, i);
+                    if (float.IsNaN(v) || float.IsInfinity(v)) { names.Add(t.Name); break; }
+                }
+            }
+            return names;
         }
 
         private static bool SameShape(int[] a, int[] b)

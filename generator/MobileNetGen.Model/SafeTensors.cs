@@ -12,7 +12,8 @@ namespace MobileNetGen.Model
         public WeightsFormatException(string message, Exception inner) : base(message, inner) { }
     }
 
-    public enum TensorDType { F32, U8 }
+    /// <summary>Element types of the canonical weights: float32 kernels and BatchNorm, 8-bit kernels, int32 biases of integer models.</summary>
+    public enum TensorDType { F32, U8, I32 }
 
     /// <summary>One named tensor: row-major (C order) little-endian data.</summary>
     public sealed class Tensor
@@ -20,7 +21,7 @@ namespace MobileNetGen.Model
         public Tensor(string name, TensorDType dtype, int[] shape, byte[] data)
         {
             Name = name; DType = dtype; Shape = shape; Data = data;
-            long expected = ElementCount * (dtype == TensorDType.F32 ? 4 : 1);
+            long expected = ElementCount * TensorEntry.ElementSize(dtype);
             if (data.LongLength != expected)
                 throw new WeightsFormatException($"tensor '{name}': {data.LongLength} bytes of data for shape [{string.Join(",", shape)}] {dtype} (expected {expected})");
         }
@@ -60,11 +61,10 @@ namespace MobileNetGen.Model
     /// <c>__metadata__</c> map), then the raw tensor bytes. Reading is strict and bounded: hostile input gets a
     /// <see cref="WeightsFormatException"/>, never an out-of-range read or an unbounded allocation.
     /// </summary>
-    public sealed class SafeTensorsFile
+    public sealed class SafeTensorsFile : ITensorDirectory
     {
-        /// <summary>Headers larger than this are refused (ours are ~10 KB).</summary>
-        public const int MaxHeaderBytes = 16 * 1024 * 1024;
-        public const int MaxRank = 8;
+        public const int MaxHeaderBytes = SafeTensorsHeader.MaxHeaderBytes;
+        public const int MaxRank = SafeTensorsHeader.MaxRank;
 
         private readonly Dictionary<string, Tensor> _byName = new Dictionary<string, Tensor>(StringComparer.Ordinal);
 
@@ -86,81 +86,51 @@ namespace MobileNetGen.Model
 
         public string? GetMetadata(string key) => Metadata.TryGetValue(key, out var v) ? v : null;
 
+        /// <summary>The tensor's dtype and shape (data offsets are those <see cref="Write"/> would give it: 0 here).</summary>
+        public TensorEntry? FindEntry(string name) => Find(name) is Tensor t ? new TensorEntry(t.Name, t.DType, t.Shape, 0, t.Data.LongLength) : null;
+
         public static SafeTensorsFile Read(byte[] bytes)
         {
             if (bytes == null) throw new ArgumentNullException(nameof(bytes));
-            if (bytes.Length < 8) throw new WeightsFormatException($"not a safetensors file: {bytes.Length} bytes, too short for the 8-byte header length");
-            ulong headerLen = BitConverter.ToUInt64(bytes, 0);
-            if (headerLen == 0 || headerLen > MaxHeaderBytes || headerLen > (ulong)(bytes.Length - 8))
-                throw new WeightsFormatException($"not a safetensors file: header length {headerLen} does not fit the file's {bytes.Length} bytes");
-            string headerText;
-            try { headerText = new UTF8Encoding(false, true).GetString(bytes, 8, (int)headerLen); }
-            catch (ArgumentException e) { throw new WeightsFormatException("safetensors header is not valid UTF-8", e); }
-
-            object? root;
-            try { root = MiniJson.Parse(headerText.TrimEnd(' ')); }
-            catch (FormatException e) { throw new WeightsFormatException("safetensors header is not valid JSON: " + e.Message, e); }
-            if (!(root is MiniJson.JsonObject obj)) throw new WeightsFormatException("safetensors header is not a JSON object");
-
-            long dataStart = 8 + (long)headerLen;
-            long dataLen = bytes.Length - dataStart;
-            var metadata = new List<KeyValuePair<string, string>>();
-            var tensors = new List<Tensor>();
-            var ranges = new List<KeyValuePair<long, long>>();
-            foreach (var member in obj.Members)
+            var header = SafeTensorsHeader.Parse(bytes, bytes.LongLength);
+            var tensors = new List<Tensor>(header.Entries.Count);
+            foreach (var e in header.Entries)
             {
-                if (member.Key == "__metadata__")
-                {
-                    if (!(member.Value is MiniJson.JsonObject meta)) throw new WeightsFormatException("__metadata__ is not an object");
-                    foreach (var m in meta.Members)
-                    {
-                        if (!(m.Value is string sv)) throw new WeightsFormatException($"__metadata__ value '{m.Key}' is not a string");
-                        metadata.Add(new KeyValuePair<string, string>(m.Key, sv));
-                    }
-                    continue;
-                }
-                string name = member.Key;
-                if (!(member.Value is MiniJson.JsonObject info)) throw new WeightsFormatException($"tensor '{name}': entry is not an object");
-                TensorDType dtype = (info["dtype"] as string) switch
-                {
-                    "F32" => TensorDType.F32,
-                    "U8" => TensorDType.U8,
-                    string other => throw new WeightsFormatException($"tensor '{name}': dtype {other} is not supported (F32 and U8 are)"),
-                    _ => throw new WeightsFormatException($"tensor '{name}': missing dtype"),
-                };
-                if (!(info["shape"] is List<object?> shapeList)) throw new WeightsFormatException($"tensor '{name}': missing shape");
-                if (shapeList.Count > MaxRank) throw new WeightsFormatException($"tensor '{name}': rank {shapeList.Count} is too large");
-                var shape = new int[shapeList.Count];
-                long elements = 1;
-                for (int i = 0; i < shape.Length; i++)
-                {
-                    if (!(shapeList[i] is double d) || d < 0 || d > int.MaxValue || d != Math.Floor(d))
-                        throw new WeightsFormatException($"tensor '{name}': shape entry {i} is not a non-negative integer");
-                    shape[i] = (int)d;
-                    elements *= shape[i];
-                    if (elements > dataLen) throw new WeightsFormatException($"tensor '{name}': shape [{string.Join(",", shape)}] is larger than the file");
-                }
-                if (!(info["data_offsets"] is List<object?> offs) || offs.Count != 2 || !(offs[0] is double b0) || !(offs[1] is double b1))
-                    throw new WeightsFormatException($"tensor '{name}': data_offsets must be [begin, end]");
-                if (b0 < 0 || b1 < b0 || b1 > dataLen || b0 != Math.Floor(b0) || b1 != Math.Floor(b1))
-                    throw new WeightsFormatException($"tensor '{name}': data_offsets [{b0}, {b1}] lie outside the {dataLen} data bytes (truncated file?)");
-                long begin = (long)b0, end = (long)b1;
-                long expected = elements * (dtype == TensorDType.F32 ? 4 : 1);
-                if (end - begin != expected)
-                    throw new WeightsFormatException($"tensor '{name}': {end - begin} data bytes for shape [{string.Join(",", shape)}] {dtype} (expected {expected})");
-                var data = new byte[expected];
-                Buffer.BlockCopy(bytes, (int)(dataStart + begin), data, 0, (int)expected);
-                tensors.Add(new Tensor(name, dtype, shape, data));
-                ranges.Add(new KeyValuePair<long, long>(begin, end));
+                var data = new byte[e.ByteLength];
+                Buffer.BlockCopy(bytes, (int)(header.DataStart + e.DataBegin), data, 0, data.Length);
+                tensors.Add(new Tensor(e.Name, e.DType, e.Shape, data));
             }
-            ranges.Sort((a, b) => a.Key.CompareTo(b.Key));
-            for (int i = 1; i < ranges.Count; i++)
-                if (ranges[i].Key < ranges[i - 1].Value) throw new WeightsFormatException("safetensors tensors overlap");
-            return new SafeTensorsFile(metadata, tensors);
+            return new SafeTensorsFile(header.Metadata, tensors);
         }
 
         /// <summary>Serializes in insertion order, header padded with spaces to a multiple of 8 bytes (as the reference implementation does).</summary>
         public byte[] Write()
+        {
+            byte[] header = HeaderJson(out long dataLength);
+            var result = new byte[8 + header.Length + dataLength];
+            BitConverter.GetBytes((ulong)header.Length).CopyTo(result, 0);
+            header.CopyTo(result, 8);
+            long p = 8 + header.Length;
+            foreach (var t in Tensors)
+            {
+                Buffer.BlockCopy(t.Data, 0, result, (int)p, t.Data.Length);
+                p += t.Data.Length;
+            }
+            return result;
+        }
+
+        /// <summary>The header <see cref="Write"/> would give this file, without serializing the data.</summary>
+        public SafeTensorsHeader Header()
+        {
+            byte[] json = HeaderJson(out long dataLength);
+            var prefix = new byte[8 + json.Length];
+            BitConverter.GetBytes((ulong)json.Length).CopyTo(prefix, 0);
+            json.CopyTo(prefix, 8);
+            return SafeTensorsHeader.Parse(prefix, prefix.LongLength + dataLength);
+        }
+
+        /// <summary>The UTF-8 JSON header (tensors in insertion order, padded with spaces to a multiple of 8 bytes).</summary>
+        private byte[] HeaderJson(out long dataLength)
         {
             var sb = new StringBuilder();
             sb.Append('{');
@@ -176,7 +146,7 @@ namespace MobileNetGen.Model
             long offset = 0;
             foreach (var t in Tensors)
             {
-                sb.Append(',').Append(MiniJson.Quote(t.Name)).Append(":{\"dtype\":\"").Append(t.DType == TensorDType.F32 ? "F32" : "U8").Append("\",\"shape\":[");
+                sb.Append(',').Append(MiniJson.Quote(t.Name)).Append(":{\"dtype\":\"").Append(TensorEntry.DTypeName(t.DType)).Append("\",\"shape\":[");
                 sb.Append(string.Join(",", Array.ConvertAll(t.Shape, d => d.ToString(CultureInfo.InvariantCulture))));
                 sb.Append("],\"data_offsets\":[").Append(offset.ToString(CultureInfo.InvariantCulture)).Append(',');
                 offset += t.Data.LongLength;
@@ -184,17 +154,8 @@ namespace MobileNetGen.Model
             }
             sb.Append('}');
             while ((Encoding.UTF8.GetByteCount(sb.ToString()) % 8) != 0) sb.Append(' ');
-            byte[] header = Encoding.UTF8.GetBytes(sb.ToString());
-            var result = new byte[8 + header.Length + offset];
-            BitConverter.GetBytes((ulong)header.Length).CopyTo(result, 0);
-            header.CopyTo(result, 8);
-            long p = 8 + header.Length;
-            foreach (var t in Tensors)
-            {
-                Buffer.BlockCopy(t.Data, 0, result, (int)p, t.Data.Length);
-                p += t.Data.Length;
-            }
-            return result;
+            dataLength = offset;
+            return Encoding.UTF8.GetBytes(sb.ToString());
         }
     }
 }

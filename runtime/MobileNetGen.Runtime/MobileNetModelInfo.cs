@@ -5,7 +5,7 @@ public enum WeightsKind
 {
     /// <summary>Google's published float32 weights.</summary>
     GenuineFloat,
-    /// <summary>Google's published 8-bit-weight graphs (quantize_weights), dequantized at build time.</summary>
+    /// <summary>Google's published 8-bit-weight graphs (quantize_weights): 8-bit in the binary, dequantized when the weights are first loaded.</summary>
     Genuine8Bit,
     /// <summary>Deterministic synthetic weights: for speed and size only, never accuracy.</summary>
     Synthetic,
@@ -28,14 +28,17 @@ public sealed record MobileNetModelInfo(
     long Macs,
     long Parameters,
     int FeatureSize,
-    long WeightBytes, // bytes the embedded weights add to the binary (base64 text of the packed weights)
+    long WeightBytes, // bytes the weights add to the binary: the embedded weights file (synthetic weights are made at load; for them, the size of a genuine file of the same shape)
     bool ImageNetLabels = true)
 {
     /// <summary>"genuine float", "genuine 8-bit weights" or "SYNTHETIC".</summary>
-    public string WeightsLabel => Weights switch
+    public string WeightsLabel => MobileNetGen.Model.CanonicalWeights.KindLabel(WeightsKindName);
+
+    /// <summary>The weights kind as the weights file's metadata writes it: "genuine-float", "genuine-8bit" or "synthetic".</summary>
+    public string WeightsKindName => Weights switch
     {
-        WeightsKind.GenuineFloat => "genuine float",
-        WeightsKind.Genuine8Bit => "genuine 8-bit weights",
-        _ => "SYNTHETIC (speed only)",
+        WeightsKind.GenuineFloat => MobileNetGen.Model.CanonicalWeights.GenuineFloat,
+        WeightsKind.Genuine8Bit => MobileNetGen.Model.CanonicalWeights.Genuine8Bit,
+        _ => MobileNetGen.Model.CanonicalWeights.Synthetic,
     };
 }

@@ -1,4 +1,5 @@
 using System;
+using MobileNetGen.Model;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.Text;
 
@@ -18,11 +19,14 @@ namespace MobileNetGen.Generator.Model
 
     /// <summary>
     /// The app's MSBuild choices (<c>MobileNetVariant</c> and friends, see <c>BuildSettingsReader</c>): a classifier declared
-    /// without code, the default thread count (−1: one per processor) and whether label text is embedded.
+    /// without code, the default thread count (<see cref="AutoThreads"/>: one per processor) and whether label text is embedded.
     /// </summary>
-    internal sealed record BuildSettings(ClassRequest? MsBuildClass, int DefaultThreads, bool IncludeLabels, EquatableArray<PlanProblem> Problems)
+    internal sealed record BuildSettings(ClassRequest? MsBuildClass, int DefaultThreads, bool IncludeLabels, EquatableArray<DiagnosticInfo> Problems)
     {
-        public static readonly BuildSettings Default = new BuildSettings(null, 1, true, EquatableArray<PlanProblem>.Empty);
+        /// <summary>Threads value meaning "one per processor", resolved at run time.</summary>
+        public const int AutoThreads = -1;
+
+        public static readonly BuildSettings Default = new BuildSettings(null, 1, true, EquatableArray<DiagnosticInfo>.Empty);
     }
 
     /// <summary>A source location reduced to plain values.</summary>
@@ -33,46 +37,130 @@ namespace MobileNetGen.Generator.Model
             l == null || l.SourceTree == null ? null : new LocationInfo(l.SourceTree.FilePath, l.SourceSpan, l.GetLineSpan().Span);
     }
 
-    /// <summary>A diagnostic to report, as plain values.</summary>
-    internal sealed record DiagnosticInfo(string Id, LocationInfo? Location, EquatableArray<string> Args);
+    /// <summary>
+    /// A diagnostic to report, as plain values: its descriptor (from <c>DiagnosticDescriptors</c>, equatable by value), the
+    /// message arguments and, when known, where. Planner problems carry no location; they are placed at the class that asked.
+    /// </summary>
+    internal sealed record DiagnosticInfo(DiagnosticDescriptor Descriptor, LocationInfo? Location, EquatableArray<string> Args)
+    {
+        public static DiagnosticInfo Create(DiagnosticDescriptor descriptor, LocationInfo? location, params string[] args) =>
+            new DiagnosticInfo(descriptor, location, new EquatableArray<string>(args));
+
+        public Diagnostic ToDiagnostic(LocationInfo? fallback = null)
+        {
+            var a = new object[Args.Count];
+            for (int i = 0; i < a.Length; i++) a[i] = Args[i];
+            return Diagnostic.Create(Descriptor, (Location ?? fallback)?.ToLocation(), a);
+        }
+    }
 
     /// <summary>The parser's result for one attributed class.</summary>
     internal sealed record ParsedClass(ClassRequest? Request, LocationInfo? Location, EquatableArray<DiagnosticInfo> Diagnostics);
 
     /// <summary>
-    /// One weights file as the generator sees it: the base64 text of a canonical .safetensors produced by the MSBuild step.
-    /// Equality is by name and content hash only, so the (large) text is never compared.
+    /// One weights description (<see cref="WeightsDescription"/>, written by the MSBuild step) as the generator sees it.
+    /// Equality is by name, path and a hash of the text: the few kilobytes of text are parsed only by the planner.
     /// </summary>
     internal sealed class WeightsSource : IEquatable<WeightsSource>
     {
-        public WeightsSource(string name, string path, string contentHash, string? base64Text)
-        { Name = name; Path = path; ContentHash = contentHash; Base64Text = base64Text; }
+        public WeightsSource(string name, string path, string contentHash, string? text)
+        { Name = name; Path = path; ContentHash = contentHash; Text = text; }
         public string Name { get; }
         public string Path { get; }
         public string ContentHash { get; }
-        public string? Base64Text { get; }
+        /// <summary>The description's text; null when the additional file could not be read.</summary>
+        public string? Text { get; }
         public bool Equals(WeightsSource? other) => other != null && Name == other.Name && Path == other.Path && ContentHash == other.ContentHash;
         public override bool Equals(object? obj) => Equals(obj as WeightsSource);
         public override int GetHashCode() => (Name.GetHashCode() * 397) ^ ContentHash.GetHashCode();
     }
 
-    /// <summary>A problem the planner found, reported later at the class's location.</summary>
-    internal sealed record PlanProblem(string Id, EquatableArray<string> Args);
+    /// <summary>How a layer is shared between threads (the grain of each is in <see cref="KernelContract"/>).</summary>
+    internal enum ThreadSplit
+    {
+        /// <summary>Run by one thread (the pool and the logits: small).</summary>
+        None,
+        /// <summary>By output rows (stem, depthwise).</summary>
+        OutputRows,
+        /// <summary>By pixel tiles, every thread reading all the (small) weights: pointwise layers whose activations outweigh their weights.</summary>
+        PixelTiles,
+        /// <summary>By 16-channel weight panels, each thread streaming its share of the weights: late pointwise layers.</summary>
+        WeightPanels,
+    }
 
-    /// <summary>One layer of the plan: shapes, padding, where its packed weights sit, the kernel it calls and how threads share it
-    /// (<see cref="ThreadSplit"/>: rows, pixels, panels or none).</summary>
-    internal sealed record LayerPlan(
-        int Index, string Name, string SlimName, string Kind,
-        int InH, int InW, int InC, int OutH, int OutW, int OutC, int Stride, int PadTop, int PadLeft, int PadBottom, int PadRight,
-        long Macs, long Parameters, long WeightOffset, long WeightCount, long BiasOffset, string Packing, string ThreadSplit);
+    /// <summary>The layout a layer's kernel reads its weights in: the load-time packing routine the weights file emits for it.</summary>
+    internal enum Packing
+    {
+        /// <summary>Stem: HWIO <c>[3][3][3][Cout]</c> as imported, BatchNorm scale folded per output channel.</summary>
+        StemHwio,
+        /// <summary>Depthwise: <c>[3][3][C]</c> (HWIO with one multiplier is tap-major), BatchNorm scale folded.</summary>
+        DepthwiseTapMajor,
+        /// <summary>Pointwise: panels of 16 output channels <c>[Cout/16][Cin][16]</c>, BatchNorm scale folded.</summary>
+        PointwisePanels,
+        /// <summary>Logits: <c>[C][classes]</c> as imported.</summary>
+        LogitsAsImported,
+    }
+
+    /// <summary>One tensor of the weights file: where its bytes lie in the data section, and its dtype.</summary>
+    internal sealed record TensorSlice(string Name, TensorDType DType, long Offset, long Elements)
+    {
+        public static TensorSlice From(TensorEntry e) => new TensorSlice(e.Name, e.DType, e.DataBegin, e.ElementCount);
+    }
 
     /// <summary>
-    /// Everything the emitter needs for one class: the network with fixed shapes and its packed weights.
-    /// <see cref="ImageNetLabels"/>: outputs are Google's ImageNet classes (metadata labels = imagenet); <see cref="Labels"/>: the
-    /// custom head's labels from <c>labels_json</c> (empty when the file has none).
+    /// Where a layer's weights come from and go: the kernel (with, for Google's 8-bit kernels, the F32 scalars of its
+    /// MIN_FIRST range), the BatchNorm scale to fold (none for the logits), the bias; and the float offsets of the packed
+    /// kernel and bias in the aligned block every instance shares.
     /// </summary>
-    internal sealed record NetworkPlan(
-        ClassRequest Request,
+    internal sealed record LayerWeights(
+        Packing Packing, TensorSlice Kernel, TensorSlice? KernelMin, TensorSlice? KernelMax, TensorSlice? Scale, TensorSlice Bias,
+        long KernelAt, long BiasAt);
+
+    /// <summary>One layer with every extent fixed, its cost, its weights (none for the pool) and how threads share it.</summary>
+    internal sealed record LayerPlan(
+        int Index, string Name, string SlimName, LayerKind Kind,
+        int InH, int InW, int InC, int OutH, int OutW, int OutC, int Stride, int PadTop, int PadLeft, int PadBottom, int PadRight,
+        long Macs, long Parameters, LayerWeights? Weights, ThreadSplit Split)
+    {
+        /// <summary>The C# name of the layer's method: the TF-slim scope with '/' as '_'.</summary>
+        public string MethodName => SlimName.Replace('/', '_');
+        public int OutPixels => OutH * OutW;
+        public long OutElements => (long)OutH * OutW * OutC;
+    }
+
+    /// <summary>The activation buffers of the workspace a step reads and writes (<c>input</c> is the caller's).</summary>
+    internal enum ActivationBuffer { Input, A, B }
+
+    /// <summary>
+    /// One step of a schedule: a layer (<see cref="Second"/> null), or a pointwise layer fused with the stride-2 depthwise
+    /// layer it feeds (<see cref="FusedBand"/>: the band the pointwise layer writes, inside the step's output buffer).
+    /// </summary>
+    internal sealed record Step(int Layer, int? Second, ActivationBuffer From, ActivationBuffer To, FusedBand? Band);
+
+    /// <summary>
+    /// The band of a fused pair: <see cref="OutRows"/> depthwise output rows per band, read from <see cref="Rows"/> rows of
+    /// pointwise output held at float <see cref="Offset"/> of the output buffer (after the depthwise output) for
+    /// <see cref="Floats"/> floats.
+    /// </summary>
+    internal sealed record FusedBand(int OutRows, int Rows, long Offset, long Floats);
+
+    /// <summary>
+    /// The convolutions in order, as steps the layer runner executes one after another with a barrier between them; the
+    /// activations ping-pong between buffers A and B and the last step's output (<see cref="Result"/>) feeds the head.
+    /// </summary>
+    internal sealed record Schedule(EquatableArray<Step> Steps, ActivationBuffer Result)
+    {
+        public bool HasFusedSteps
+        {
+            get { foreach (var s in Steps) if (s.Second != null) return true; return false; }
+        }
+    }
+
+    /// <summary>Where the weights come from at run time: the embedded file (resource) or the synthetic generator (seed).</summary>
+    internal sealed record WeightsOrigin(string? Resource, long FileLength, long HeaderLength, ulong? SyntheticSeed);
+
+    /// <summary>What is known about the model, for its <c>ModelInfo</c> and documentation comments.</summary>
+    internal sealed record ModelFacts(
         string EntryName,
         string Variant,
         string AlphaText,
@@ -88,17 +176,26 @@ namespace MobileNetGen.Generator.Model
         long Macs,
         long Parameters,
         int FeatureSize,
-        long MaxActivation,
-        long TotalFloats,
-        EquatableArray<LayerPlan> Layers,
-        EquatableArray<WeightBlob> Blobs);
+        long WeightBytes);
 
     /// <summary>
-    /// One embedded block of packed weights: base64 of float32 values, or of 8-bit values that are dequantized at load
-    /// (value = (float)(QuantOffset + q·QuantStep), TF's MIN_FIRST rule) so 8-bit weights ship at a quarter of the size.
+    /// The whole plan of one class, everything the emitter writes and nothing it has to work out: the layers with their
+    /// weights, the per-layer schedule for threads (<see cref="Layered"/>), the one-thread schedule with fused pairs
+    /// (<see cref="OneThread"/>, null when nothing fuses), the size of each ping-pong buffer, and the packed weights' size
+    /// and origin.
     /// </summary>
-    internal sealed record WeightBlob(string Name, string Comment, string Base64, long FloatOffset, long Count, bool Is8Bit, double QuantOffset, double QuantStep);
+    internal sealed record NetworkPlan(
+        ClassRequest Request,
+        ModelFacts Model,
+        EquatableArray<LayerPlan> Layers,
+        Schedule Layered,
+        Schedule? OneThread,
+        int PoolLayer,
+        int LogitsLayer,
+        long ActivationFloats,
+        long PackedFloats,
+        WeightsOrigin Origin);
 
-    /// <summary>The planner's result: a plan, or the problems that prevented one.</summary>
-    internal sealed record PlanResult(ClassRequest Request, NetworkPlan? Plan, EquatableArray<PlanProblem> Problems);
+    /// <summary>The planner's result: a plan, or the problems that prevented one (and notes such as MNG0007 beside a plan).</summary>
+    internal sealed record PlanResult(ClassRequest Request, NetworkPlan? Plan, EquatableArray<DiagnosticInfo> Problems);
 }

@@ -15,7 +15,7 @@ namespace MobileNetGen.Runtime.Kernels;
 public static unsafe class FusedKernels
 {
     /// <summary>Rows of the pointwise output a band holds for <paramref name="outRowsPerBand"/> depthwise output rows.</summary>
-    public static int BandRows(int outRowsPerBand, int stride) => (outRowsPerBand - 1) * stride + 3;
+    public static int BandRows(int outRowsPerBand, int stride) => MobileNetGen.Model.KernelContract.FusedBandRows(outRowsPerBand, stride);
 
     /// <summary>
     /// Pointwise (<paramref name="cin"/> → <c>TShape.Channels</c>) then depthwise (<typeparamref name="TShape"/>), from

@@ -21,7 +21,7 @@ namespace MobileNetGen.Runtime.Kernels;
 public sealed unsafe class LayerRunner : IDisposable
 {
     /// <summary>The most threads a runner accepts.</summary>
-    public const int MaxThreads = 64;
+    public const int MaxThreads = MobileNetGen.Model.KernelContract.MaxThreads;
 
     /// <summary>How long a thread spins at a barrier between two layers before it blocks.</summary>
     public const int LayerSpinMicroseconds = 20_000;
@@ -31,7 +31,7 @@ public sealed unsafe class LayerRunner : IDisposable
 
     /// <summary>Chunks per thread each layer is cut into; threads take chunks from a shared counter, so a thread that
     /// starts late (woken from sleep) or runs slow (a busy core) does less, instead of everyone waiting for it.</summary>
-    public const int ChunksPerThread = 4;
+    public const int ChunksPerThread = MobileNetGen.Model.KernelContract.ChunksPerThread;
 
     private int[] _nextChunk = new int[32];
 

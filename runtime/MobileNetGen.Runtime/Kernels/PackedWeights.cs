@@ -1,51 +1,149 @@
-using System.Buffers;
-using System.Buffers.Text;
+using System.Reflection;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using MobileNetGen.Model;
 
 namespace MobileNetGen.Runtime.Kernels;
 
 /// <summary>
-/// Holds a generated classifier's pre-packed weights: decoded once per process from the base64 UTF-8 literals the
-/// generator embeds into 64-byte-aligned native memory that lives as long as the process (shared by every instance).
+/// The packed weights every instance of a generated classifier shares: 64-byte-aligned native memory, filled once per
+/// process by the generated <c>Weights.Load</c> from the embedded weights file (<see cref="WeightsFile"/>) through the
+/// packing routines of <see cref="WeightPacking"/>, and kept for the life of the process.
 /// </summary>
 public static unsafe class PackedWeights
 {
-
-    /// <summary>Allocates the aligned buffer for <paramref name="totalFloats"/> floats (never freed: weights live for the process).</summary>
+    /// <summary>Allocates the aligned, zeroed block for <paramref name="totalFloats"/> floats (never freed: weights live for the process).</summary>
     public static float* Allocate(long totalFloats)
     {
         var p = (float*)NativeMemory.AlignedAlloc((nuint)(totalFloats * sizeof(float)), 64);
-        new Span<byte>(p, checked((int)(totalFloats * sizeof(float)))).Clear();
+        NativeMemory.Clear(p, (nuint)(totalFloats * sizeof(float)));
         return p;
     }
+}
 
-    /// <summary>Decodes one base64 literal into exactly <paramref name="bytes"/> bytes at <paramref name="destination"/>.</summary>
-    public static void DecodeInto(ReadOnlySpan<byte> base64Utf8, byte* destination, long bytes)
+/// <summary>
+/// A canonical weights file (safetensors) as the generated code reads it at first use: the manifest resource the MSBuild
+/// step embedded (<c>MobileNetGen.Weights.NAME</c>), or the synthetic weights of a variant made from their seed. The
+/// generator planned every tensor's offset from the file's header; <see cref="OpenResource"/> checks that the embedded
+/// file has that length and header length, so that a plan and a file that do not belong together fail loudly.
+/// </summary>
+public sealed unsafe class WeightsFile : IDisposable
+{
+    private readonly byte* _data;
+    private readonly long _dataLength;
+    private readonly Stream? _stream;
+    private readonly void* _owned;
+
+    private WeightsFile(byte* file, long length, long headerLength, Stream? stream, void* owned)
     {
-        var dst = new Span<byte>(destination, checked((int)bytes));
-        var status = Base64.DecodeFromUtf8(base64Utf8, dst, out _, out int written);
-        if (status != OperationStatus.Done || written != dst.Length)
-            throw new InvalidOperationException($"embedded weights are corrupt (base64 status {status}, {written} of {dst.Length} bytes)");
+        _stream = stream;
+        _owned = owned;
+        _data = file + 8 + headerLength;
+        _dataLength = length - 8 - headerLength;
     }
 
     /// <summary>
-    /// Decodes one base64 literal of <paramref name="count"/> 8-bit weights and dequantizes them into floats at
-    /// <paramref name="destination"/>: value = (float)(offset + q·step), TensorFlow's MIN_FIRST rule evaluated in double,
-    /// so the result is bit-identical to dequantizing at build time.
+    /// Opens the embedded weights file <paramref name="resource"/> of <paramref name="assembly"/>. The resource is read in
+    /// place where the runtime maps it (an <see cref="UnmanagedMemoryStream"/>); otherwise it is copied once.
     /// </summary>
-    public static void DequantizeInto(ReadOnlySpan<byte> base64Utf8, float* destination, long count, double offset, double step)
+    public static WeightsFile OpenResource(Assembly assembly, string resource, long length, long headerLength)
     {
-        byte[] rented = ArrayPool<byte>.Shared.Rent(checked((int)count));
+        ArgumentNullException.ThrowIfNull(assembly);
+        var stream = assembly.GetManifestResourceStream(resource) ?? throw new InvalidOperationException(
+            $"the weights resource '{resource}' is missing from {assembly.GetName().Name}: the MobileNetWeights build step did not embed it");
         try
         {
-            var status = Base64.DecodeFromUtf8(base64Utf8, rented, out _, out int written);
-            if (status != OperationStatus.Done || written != count)
-                throw new InvalidOperationException($"embedded 8-bit weights are corrupt (base64 status {status}, {written} of {count} bytes)");
-            for (int i = 0; i < written; i++) destination[i] = (float)(offset + rented[i] * step);
+            if (stream.Length != length)
+                throw new InvalidOperationException($"the weights resource '{resource}' holds {stream.Length} bytes, the generated code expects {length} (rebuild the project)");
+            byte* file;
+            void* owned = null;
+            if (stream is UnmanagedMemoryStream mapped) file = mapped.PositionPointer;
+            else
+            {
+                owned = NativeMemory.Alloc((nuint)length);
+                stream.ReadExactly(new Span<byte>(owned, checked((int)length)));
+                file = (byte*)owned;
+            }
+            if (Unsafe.ReadUnaligned<ulong>(file) != (ulong)headerLength)
+            {
+                if (owned != null) NativeMemory.Free(owned);
+                throw new InvalidOperationException($"the weights resource '{resource}' has a header of {Unsafe.ReadUnaligned<ulong>(file)} bytes, the generated code expects {headerLength} (rebuild the project)");
+            }
+            return new WeightsFile(file, length, headerLength, stream, owned);
         }
-        finally
+        catch
         {
-            ArrayPool<byte>.Shared.Return(rented);
+            stream.Dispose();
+            throw;
         }
+    }
+
+    /// <summary>
+    /// The deterministic synthetic weights of <paramref name="variant"/> (<see cref="SyntheticWeights"/>, SplitMix64 from
+    /// <paramref name="seed"/>), serialized exactly as the generator planned them (<paramref name="length"/>,
+    /// <paramref name="headerLength"/>). For speed and size measurements only.
+    /// </summary>
+    public static WeightsFile Synthetic(string variant, ulong seed, long length, long headerLength)
+    {
+        byte[] bytes = SyntheticWeights.Create(VariantName.Parse(variant), seed).Write();
+        if (bytes.LongLength != length || BitConverter.ToUInt64(bytes, 0) != (ulong)headerLength)
+            throw new InvalidOperationException($"the synthetic weights of {variant} are {bytes.LongLength} bytes with a {BitConverter.ToUInt64(bytes, 0)}-byte header; the generated code expects {length} and {headerLength} (rebuild the project)");
+        void* owned = NativeMemory.Alloc((nuint)bytes.LongLength);
+        bytes.CopyTo(new Span<byte>(owned, bytes.Length));
+        return new WeightsFile((byte*)owned, length, headerLength, null, owned);
+    }
+
+    /// <summary>The F32 tensor of <paramref name="elements"/> values at byte <paramref name="offset"/> of the data section.</summary>
+    public WeightTensor F32(long offset, long elements) => new(At(offset, elements * 4), elements, 0, 0, is8Bit: false);
+
+    /// <summary>
+    /// The 8-bit tensor of <paramref name="elements"/> values at byte <paramref name="offset"/>, with the F32 scalars of its
+    /// range at <paramref name="min"/> and <paramref name="max"/>: its values are TensorFlow's MIN_FIRST dequantization.
+    /// </summary>
+    public WeightTensor U8(long offset, long elements, long min, long max)
+    {
+        float lo = Unsafe.ReadUnaligned<float>(At(min, 4)), hi = Unsafe.ReadUnaligned<float>(At(max, 4));
+        CanonicalWeights.QuantizationParameters(lo, hi, out double quantOffset, out double quantStep);
+        return new WeightTensor(At(offset, elements), elements, quantOffset, quantStep, is8Bit: true);
+    }
+
+    private byte* At(long offset, long bytes)
+    {
+        if (offset < 0 || bytes < 0 || offset + bytes > _dataLength)
+            throw new InvalidOperationException($"a planned tensor (bytes {offset}..{offset + bytes}) lies outside the weights file's {_dataLength} data bytes (rebuild the project)");
+        return _data + offset;
+    }
+
+    public void Dispose()
+    {
+        _stream?.Dispose();
+        if (_owned != null) NativeMemory.Free(_owned);
+    }
+}
+
+/// <summary>One tensor of a <see cref="WeightsFile"/>: float32 values, or 8-bit values with their MIN_FIRST affine map.</summary>
+public readonly unsafe struct WeightTensor
+{
+    private readonly byte* _data;
+    private readonly double _quantOffset, _quantStep;
+    private readonly bool _is8Bit;
+
+    internal WeightTensor(byte* data, long elements, double quantOffset, double quantStep, bool is8Bit)
+    {
+        _data = data; Elements = elements; _quantOffset = quantOffset; _quantStep = quantStep; _is8Bit = is8Bit;
+    }
+
+    public long Elements { get; }
+
+    /// <summary>Writes the tensor's float values to <paramref name="destination"/>: F32 as stored; 8-bit as
+    /// <c>(float)(offset + q·step)</c>, TensorFlow's MIN_FIRST rule evaluated in double (as the importer and the tests do).</summary>
+    public void ReadFloats(float* destination)
+    {
+        if (!_is8Bit)
+        {
+            Buffer.MemoryCopy(_data, destination, Elements * 4, Elements * 4);
+            return;
+        }
+        for (long i = 0; i < Elements; i++) destination[i] = (float)(_quantOffset + _data[i] * _quantStep);
     }
 }

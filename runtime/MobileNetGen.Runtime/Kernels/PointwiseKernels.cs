@@ -17,7 +17,7 @@ namespace MobileNetGen.Runtime.Kernels;
 /// </remarks>
 public static unsafe class PointwiseKernels
 {
-    public const int PanelWidth = 16;
+    public const int PanelWidth = MobileNetGen.Model.KernelContract.PanelWidth;
 
     /// <summary>Computes output channels <c>[panelStart·16, panelEnd·16)</c> of <paramref name="pixels"/> pixels
     /// (<paramref name="cout"/> stays the row stride of the output). A thread's share is a range of pixels (pass offset
@@ -47,7 +47,7 @@ public static unsafe class PointwiseKernels
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Vector512Kernel(float* input, float* output, float* packed, float* bias, int pixels, int cin, int cout, int panelStart, int panelEnd)
     {
-        const int MR = 6;
+        const int MR = MobileNetGen.Model.KernelContract.PointwiseTilePixelsX64;
         int tileEnd = TileEnd(pixels, MR);
         int panel = panelStart;
         for (; panel + 2 <= panelEnd; panel += 2)
@@ -147,7 +147,7 @@ public static unsafe class PointwiseKernels
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Vector256Kernel(float* input, float* output, float* packed, float* bias, int pixels, int cin, int cout, int panelStart, int panelEnd)
     {
-        const int MR = 6;
+        const int MR = MobileNetGen.Model.KernelContract.PointwiseTilePixelsX64;
         int tileEnd = TileEnd(pixels, MR);
         for (int panel = panelStart; panel < panelEnd; panel++)
         {
@@ -207,7 +207,7 @@ public static unsafe class PointwiseKernels
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Vector128Kernel(float* input, float* output, float* packed, float* bias, int pixels, int cin, int cout, int panelStart, int panelEnd)
     {
-        const int MR = 4;
+        const int MR = MobileNetGen.Model.KernelContract.PointwiseTilePixelsNeon;
         int tileEnd = TileEnd(pixels, MR);
         for (int panel = panelStart; panel < panelEnd; panel++)
         {

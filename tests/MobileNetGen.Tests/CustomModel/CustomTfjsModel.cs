@@ -154,7 +154,9 @@ internal static class InMemoryClassifier
             .WithAssemblyName("CustomApp" + Guid.NewGuid().ToString("N"))
             .WithOptions(((CSharpCompilation)output).Options.WithOptimizationLevel(OptimizationLevel.Release));
         using var pe = new MemoryStream();
-        var emit = compilation.Emit(pe);
+        // The weights travel as a manifest resource, as the MSBuild step embeds them.
+        var resource = new ResourceDescription(MobileNetGen.Model.WeightsDescription.ResourceName(stem), () => new MemoryStream(weights), isPublic: true);
+        var emit = compilation.Emit(pe, manifestResources: new[] { resource });
         if (!emit.Success)
             throw new InvalidOperationException("compile: " + string.Join("; ", emit.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error).Take(10)));
         pe.Position = 0;

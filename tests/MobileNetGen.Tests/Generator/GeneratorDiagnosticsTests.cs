@@ -75,12 +75,12 @@ public class GeneratorDiagnosticsTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void Weights_text_that_is_not_base64_reports_MNG0003()
+    public void A_description_not_written_by_the_build_step_reports_MNG0003()
     {
-        var text = new InMemoryAdditionalText($"/obj/{Stem128}.safetensors.b64", "this is *not* base64 %%%");
+        var text = new InMemoryAdditionalText($"/obj/{Stem128}{WeightsDescription.Suffix}", "this is *not* a weights description");
         var (diagnostics, sources, _) = Run(Source("MobileNet(\"0.25_128\")"), text);
         var d = Only(diagnostics, "MNG0003");
-        Assert.Contains("base64", d.GetMessage(CultureInfo.InvariantCulture));
+        Assert.Contains("build step", d.GetMessage(CultureInfo.InvariantCulture));
         Assert.Empty(sources);
     }
 
@@ -190,7 +190,7 @@ public class GeneratorDiagnosticsTests(ITestOutputHelper output)
 
     // ---- Hostile weights: a diagnostic, never an exception -----------------------------------------------------------
 
-    public static TheoryData<string, string> HostileWeights()
+    public static TheoryData<string, byte[]> HostileWeights()
     {
         var random = new byte[4096];
         new Random(20170417).NextBytes(random);
@@ -206,20 +206,21 @@ public class GeneratorDiagnosticsTests(ITestOutputHelper output)
         byte[] hugeShape = WithHeader("{\"conv0.weight\":{\"dtype\":\"F32\",\"shape\":[2147483647,2147483647,2147483647],\"data_offsets\":[0,4]}}");
         byte[] noMetadata = WithHeader("{}");
         byte[] nanAlpha = WithHeader("{\"__metadata__\":{\"format\":\"mobilenetgen/1\",\"architecture\":\"mobilenet_v1\",\"alpha\":\"NaN\",\"resolution\":\"128\",\"num_classes\":\"1001\"}}");
-        return new TheoryData<string, string>
+        byte[] valid = GeneratorHarness.WeightsBytes(Stem128);
+        return new TheoryData<string, byte[]>
         {
-            { "random bytes", Convert.ToBase64String(random) },
-            { "empty text", "" },
-            { "whitespace", "   \n " },
-            { "header length 2^64-8", Convert.ToBase64String(hugeHeader) },
-            { "header length 16 MiB + 1", Convert.ToBase64String(header16M) },
-            { "JSON nested 100000 deep", Convert.ToBase64String(nested) },
-            { "header not UTF-8", Convert.ToBase64String(notUtf8) },
-            { "header not an object", Convert.ToBase64String(notObject) },
-            { "data offsets past the end", Convert.ToBase64String(badOffsets) },
-            { "shape of 2^93 elements", Convert.ToBase64String(hugeShape) },
-            { "no metadata", Convert.ToBase64String(noMetadata) },
-            { "alpha NaN", Convert.ToBase64String(nanAlpha) },
+            { "random bytes", random },
+            { "empty file", Array.Empty<byte>() },
+            { "header length 2^64-8", hugeHeader },
+            { "header length 16 MiB + 1", header16M },
+            { "JSON nested 100000 deep", nested },
+            { "header not UTF-8", notUtf8 },
+            { "header not an object", notObject },
+            { "data offsets past the end", badOffsets },
+            { "shape of 2^93 elements", hugeShape },
+            { "no metadata", noMetadata },
+            { "alpha NaN", nanAlpha },
+            { "truncated by one byte", valid.AsSpan(0, valid.Length - 1).ToArray() },
         };
     }
 
@@ -234,15 +235,56 @@ public class GeneratorDiagnosticsTests(ITestOutputHelper output)
 
     [Theory]
     [MemberData(nameof(HostileWeights))]
-    public void Hostile_weights_give_an_error_diagnostic_never_a_generator_exception(string what, string base64)
+    public void Hostile_weights_give_an_error_diagnostic_never_a_generator_exception(string what, byte[] file)
     {
-        var text = new InMemoryAdditionalText($"/obj/{Stem128}.safetensors.b64", base64);
+        // The build step describes any file it is given, hostile or not; the generator turns the description into a diagnostic.
+        var (diagnostics, sources, _) = Run(Source("MobileNet(\"0.25_128\")"), InMemoryAdditionalText.Weights(Stem128, file));
+        AssertOneMalformedWeightsError(what, diagnostics);
+        Assert.Empty(sources);
+    }
+
+    public static TheoryData<string, string> HostileDescriptions()
+    {
+        string valid = WeightsDescription.Describe(Stem128, "/weights/x.safetensors", GeneratorHarness.WeightsBytes(Stem128));
+        return new TheoryData<string, string>
+        {
+            { "empty text", "" },
+            { "whitespace", "   \n " },
+            { "base64 of the file (the old build step)", Convert.ToBase64String(GeneratorHarness.WeightsBytes(Stem128)) },
+            { "first line only", valid.Substring(0, valid.IndexOf('\n') + 1) },
+            { "header cut short", valid.Substring(0, valid.Length - 10) },
+            { "length not a number", valid.Replace("\nlength: ", "\nlength: x") },
+            { "header longer than the file", System.Text.RegularExpressions.Regex.Replace(valid, "\nlength: \\d+", "\nlength: 100") },
+            { "fields out of order", valid.Replace("\nname: ", "\nnome: ") },
+        };
+    }
+
+    [Theory]
+    [MemberData(nameof(HostileDescriptions))]
+    public void Hostile_descriptions_give_an_error_diagnostic_never_a_generator_exception(string what, string description)
+    {
+        var text = new InMemoryAdditionalText($"/obj/{Stem128}{WeightsDescription.Suffix}", description);
         var (diagnostics, sources, _) = Run(Source("MobileNet(\"0.25_128\")"), text);
+        AssertOneMalformedWeightsError(what, diagnostics);
+        Assert.Empty(sources);
+    }
+
+    [Fact]
+    public void Weights_holding_NaN_are_MNG0004_naming_the_tensor()
+    {
+        var file = SafeTensorsFile.Read(GeneratorHarness.WeightsBytes(Stem128));
+        var kernel = file.Find("block5.pointwise.weight")!;
+        BitConverter.GetBytes(float.NaN).CopyTo(kernel.Data, 40);
+        var (diagnostics, sources, _) = Run(Source("MobileNet(\"0.25_128\")"), InMemoryAdditionalText.Weights(Stem128, file.Write()));
+        var d = Only(diagnostics, "MNG0004");
+        Assert.Contains("block5.pointwise.weight", d.GetMessage(CultureInfo.InvariantCulture));
+        Assert.Empty(sources);
+    }
+
+    private static void AssertOneMalformedWeightsError(string what, IReadOnlyList<Diagnostic> diagnostics) =>
         Assert.True(diagnostics.Count == 1 && diagnostics[0].Severity == DiagnosticSeverity.Error
                     && diagnostics[0].Id is "MNG0003" or "MNG0004",
             $"{what}: expected one MNG0003/MNG0004 error, got: {string.Join(" | ", diagnostics.Select(d => d.ToString()))}");
-        Assert.Empty(sources);
-    }
 
     // ---- A valid run ------------------------------------------------------------------------------------------------
 

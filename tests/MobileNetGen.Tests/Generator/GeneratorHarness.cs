@@ -19,9 +19,10 @@ public sealed class InMemoryAdditionalText(string path, string text) : Additiona
 
     public override SourceText GetText(CancellationToken cancellationToken = default) => _text;
 
-    /// <summary>A weights file as the MSBuild step hands it over: <c>{dir}/{stem}.safetensors.b64</c> holding the base64 of <paramref name="bytes"/>.</summary>
+    /// <summary>A weights file as the MSBuild step hands it over: <c>{dir}/{stem}.mngweights</c>, the description
+    /// (<see cref="MobileNetGen.Model.WeightsDescription"/>) of the safetensors file <paramref name="bytes"/>.</summary>
     public static InMemoryAdditionalText Weights(string stem, byte[] bytes, string dir = "/obj/mobilenetgen") =>
-        new($"{dir}/{stem}{MobileNetGenerator.WeightsSuffix}", Convert.ToBase64String(bytes));
+        new($"{dir}/{stem}{MobileNetGenerator.WeightsSuffix}", MobileNetGen.Model.WeightsDescription.Describe(stem, $"/weights/{stem}.safetensors", bytes));
 }
 
 /// <summary>Drives <see cref="MobileNetGenerator"/> over small in-memory compilations.</summary>

@@ -52,6 +52,7 @@ public sealed class PackageTests(ITestOutputHelper output)
                 Assert.Contains("analyzers/dotnet/cs/MobileNetGen.Generator.dll", names);
                 Assert.Contains("build/MobileNetGen.props", names);
                 Assert.Contains("build/MobileNetGen.targets", names);
+                Assert.Contains("tasks/netstandard2.0/MobileNetGen.Tasks.dll", names);
                 Assert.DoesNotContain(names, n => n.EndsWith("MobileNetGen.Model.dll", StringComparison.Ordinal));
                 string nuspec = new StreamReader(zip.Entries.Single(e => e.FullName.EndsWith(".nuspec", StringComparison.Ordinal)).Open()).ReadToEnd();
                 Assert.Contains("id=\"MobileNetGen.Runtime\" version=\"0.1.0\"", nuspec);
@@ -66,7 +67,14 @@ public sealed class PackageTests(ITestOutputHelper output)
                 Assert.Contains("build/MobileNetGen.Weights.0_25_224.targets", names);
                 Assert.DoesNotContain(names, n => n.StartsWith("lib/", StringComparison.Ordinal));
             }
-            Assert.True(File.Exists(Path.Combine(feed, "MobileNetGen.Runtime.0.1.0.nupkg")));
+            using (var zip = ZipFile.OpenRead(Path.Combine(feed, "MobileNetGen.Runtime.0.1.0.nupkg")))
+            {
+                var names = zip.Entries.Select(e => e.FullName).ToList();
+                Assert.Contains("lib/net10.0/MobileNetGen.Runtime.dll", names);
+                Assert.Contains("lib/net10.0/MobileNetGen.Model.dll", names);
+                string nuspec = new StreamReader(zip.Entries.Single(e => e.FullName.EndsWith(".nuspec", StringComparison.Ordinal)).Open()).ReadToEnd();
+                Assert.DoesNotContain("MobileNetGen.Model", nuspec);
+            }
 
             string globalPackages = Environment.GetEnvironmentVariable("NUGET_PACKAGES")
                 ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");

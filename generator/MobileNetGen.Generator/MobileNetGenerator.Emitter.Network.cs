@@ -1,0 +1,298 @@
+using System.Collections.Generic;
+using MobileNetGen.Generator.Model;
+using MobileNetGen.Model;
+
+namespace MobileNetGen.Generator
+{
+    public sealed partial class MobileNetGenerator
+    {
+        internal static partial class Emitter
+        {
+            /// <summary>The classifier: its facts, constructor, <c>Forward</c>, the schedules as switches, one method per layer and fused pair.</summary>
+            public static string EmitClassifier(NetworkPlan plan, BuildSettings settings)
+            {
+                var m = plan.Model;
+                var r = plan.Request;
+                var w = new SourceWriter();
+                WriteFileStart(w, plan, "the network");
+                w.Line($"/// <summary>MobileNet v1 {m.Variant} image classifier ({m.NumClasses} classes), generated at build time with its weights embedded.</summary>");
+                w.Line("/// <remarks>");
+                w.Line($"/// Width α = {m.AlphaText}, input {m.Resolution}×{m.Resolution}×3 (NHWC, RGB in [−1, 1]), {Group(m.Macs)} multiply-accumulates and");
+                w.Line($"/// {Group(m.Parameters)} parameters per image. Weights: {Xml(CanonicalWeights.DescribeKind(m.WeightsKind))}, from <c>{Xml(m.Source)}</c>.");
+                if (m.Provenance.Length > 0) w.Line($"/// {Xml(m.Provenance)}");
+                w.Line("/// An instance is not thread-safe (it owns its workspace); instances share the weights.");
+                w.Line("/// </remarks>");
+                w.Line($"[GeneratedCode(\"MobileNetGen.Generator\", \"{Version}\")]");
+                w.Line($"unsafe partial class {r.ClassName} : {RuntimeAlias}.MobileNetClassifier");
+                w.Open();
+                WriteModelInfo(w, plan);
+                WriteLabels(w, plan, settings);
+                WriteConstruction(w, plan, settings);
+                WriteForward(w, plan);
+                WriteSchedule(w, plan, plan.Layered, "RunLayer", "layer",
+                    "Part <paramref name=\"part\"/> of <paramref name=\"parts\"/> of convolution layer <paramref name=\"layer\"/>.");
+                if (plan.OneThread != null)
+                {
+                    w.Line();
+                    WriteSchedule(w, plan, plan.OneThread, "RunStep", "step",
+                        "Step <paramref name=\"step\"/> of the network on one thread (<paramref name=\"parts\"/> is 1): a layer, or a fused pair.");
+                }
+                foreach (var l in plan.Layers)
+                {
+                    w.Line();
+                    WriteLayer(w, l);
+                }
+                if (plan.OneThread != null)
+                    foreach (var step in plan.OneThread.Steps)
+                    {
+                        if (step.Second is not int second) continue;
+                        w.Line();
+                        WriteFused(w, plan.Layers[step.Layer], plan.Layers[second], step.Band!);
+                    }
+                w.Close();
+                WriteFileEnd(w, plan);
+                return w.ToString();
+            }
+
+            private static void WriteModelInfo(SourceWriter w, NetworkPlan plan)
+            {
+                var m = plan.Model;
+                w.Line("/// <summary>Build-time facts about this model.</summary>");
+                w.Line($"public static {RuntimeAlias}.MobileNetModelInfo ModelInfo {{ get; }} = new {RuntimeAlias}.MobileNetModelInfo(");
+                w.Indent();
+                w.Line($"Name: {Str(m.EntryName)}, Variant: {Str(m.Variant)}, Alpha: {m.AlphaText}, Resolution: {m.Resolution},");
+                w.Line($"NumClasses: {m.NumClasses}, BackgroundClass: {Bool(m.BackgroundClass)}, Weights: {RuntimeAlias}.WeightsKind.{WeightsEnum(m.WeightsKind)},");
+                w.Line($"Source: {Str(m.Source)}, SourceSha256: {Str(m.SourceSha256)},");
+                w.Line($"Macs: {m.Macs}, Parameters: {m.Parameters}, FeatureSize: {m.FeatureSize}, WeightBytes: {m.WeightBytes},");
+                w.Line($"ImageNetLabels: {Bool(m.ImageNetLabels)});");
+                w.Dedent();
+                w.Line();
+            }
+
+            private static void WriteLabels(SourceWriter w, NetworkPlan plan, BuildSettings settings)
+            {
+                var m = plan.Model;
+                if (m.Labels.Count > 0 && settings.IncludeLabels)
+                {
+                    w.Line("/// <summary>The custom head's labels, in output order (weights metadata <c>labels_json</c>).</summary>");
+                    w.Line("private static readonly string[] s_labels =");
+                    w.Open();
+                    foreach (var label in m.Labels) w.Line($"{Str(label)},");
+                    w.Close("};");
+                    w.Line();
+                    w.Line("/// <summary>The custom head's labels, in output order.</summary>");
+                    w.Line("public static global::System.Collections.Generic.IReadOnlyList<string> Labels => s_labels;");
+                    w.Line();
+                    w.Line("/// <inheritdoc/>");
+                    w.Line("public override string LabelOf(int outputIndex) =>");
+                    w.Line("    (uint)outputIndex < (uint)s_labels.Length ? s_labels[outputIndex] : base.LabelOf(outputIndex);");
+                    w.Line();
+                }
+                else if (!settings.IncludeLabels)
+                {
+                    w.Line("/// <summary>MSBuild <c>MobileNetIncludeLabels</c> = false: no label text in this class; every output is \"class N\".</summary>");
+                    w.Line("public override string LabelOf(int outputIndex) => NumberedLabel(outputIndex);");
+                    w.Line();
+                }
+            }
+
+            private static void WriteConstruction(SourceWriter w, NetworkPlan plan, BuildSettings settings)
+            {
+                bool auto = settings.DefaultThreads == BuildSettings.AutoThreads;
+                w.Line($"/// <summary>Threads per inference when <see cref=\"{RuntimeAlias}.MobileNetOptions.Threads\"/> is 0 (MSBuild <c>MobileNetThreads</c>{(auto ? " = auto: one per processor" : "")}).</summary>");
+                if (auto)
+                    w.Line($"public static int DefaultThreads => global::System.Math.Min(global::System.Environment.ProcessorCount, {KernelsAlias}.LayerRunner.MaxThreads);");
+                else
+                    w.Line($"public const int DefaultThreads = {settings.DefaultThreads};");
+                w.Line();
+                w.Line($"/// <summary>Largest activation between two layers{(plan.OneThread != null ? " (or fused pair's output and band)" : "")}, in floats: sizes each ping-pong buffer of the workspace.</summary>");
+                w.Line($"private const long ActivationElements = {plan.ActivationFloats};");
+                w.Line();
+                w.Line($"/// <summary>Creates a classifier with its own workspace ({Int(plan.ActivationFloats * 2 * 4 / 1024)} KiB of activations).</summary>");
+                w.Line($"public {plan.Request.ClassName}() : this(null) {{ }}");
+                w.Line();
+                w.Line("/// <summary>Creates a classifier with its own workspace; <paramref name=\"options\"/> chooses the SIMD path, threads and resize.</summary>");
+                w.Line($"public {plan.Request.ClassName}({RuntimeAlias}.MobileNetOptions? options) : base(ModelInfo, ActivationElements, options, DefaultThreads) {{ }}");
+                w.Line();
+            }
+
+            /// <summary>Forward: the convolutions through the runner (one schedule per thread count), then the head on this thread.</summary>
+            private static void WriteForward(SourceWriter w, NetworkPlan plan)
+            {
+                var layered = plan.Layered;
+                int convs = layered.Steps.Count;
+                w.Line("/// <inheritdoc/>");
+                w.Line($"protected override void Forward(float* input, float* logits, float* embeddings, float* bufferA, float* bufferB, {RuntimeAlias}.SimdPath path, {KernelsAlias}.LayerRunner runner)");
+                w.Open();
+                string features = BufferName(layered.Result);
+                if (plan.OneThread is Schedule one)
+                {
+                    features = "features";
+                    w.Line("float* features;");
+                    w.Line("if (runner.Threads == 1)");
+                    w.Open();
+                    w.Line($"runner.Run(&RunStep, {one.Steps.Count}, input, bufferA, bufferB, path); // one thread: layers 0-{convs - 1} in {one.Steps.Count} steps, fused pairs as one");
+                    w.Line($"features = {BufferName(one.Result)};");
+                    w.Close();
+                    w.Line("else");
+                    w.Open();
+                    w.Line($"runner.Run(&RunLayer, {convs}, input, bufferA, bufferB, path); // layers 0-{convs - 1}, each split across runner.Threads");
+                    w.Line($"features = {BufferName(layered.Result)};");
+                    w.Close();
+                }
+                else
+                    w.Line($"runner.Run(&RunLayer, {convs}, input, bufferA, bufferB, path); // layers 0-{convs - 1}, each split across runner.Threads");
+                w.Line("float* w = Weights.Data;");
+                w.Line($"{plan.Layers[plan.PoolLayer].MethodName}(path, {features}, embeddings);");
+                w.Line($"{plan.Layers[plan.LogitsLayer].MethodName}(path, embeddings, logits, w);");
+                w.Close();
+                w.Line();
+            }
+
+            /// <summary>A <c>Run…(int n, part, parts, input, bufferA, bufferB, path)</c> method: a switch of one call per step.</summary>
+            private static void WriteSchedule(SourceWriter w, NetworkPlan plan, Schedule schedule, string name, string parameter, string summary)
+            {
+                w.Line($"/// <summary>{summary}</summary>");
+                w.Line($"private static void {name}(int {parameter}, int part, int parts, float* input, float* bufferA, float* bufferB, {RuntimeAlias}.SimdPath path)");
+                w.Open();
+                w.Line("float* w = Weights.Data;");
+                w.Line($"switch ({parameter})");
+                w.Open();
+                for (int n = 0; n < schedule.Steps.Count; n++)
+                {
+                    var s = schedule.Steps[n];
+                    var l = plan.Layers[s.Layer];
+                    string call = s.Second is int second
+                        ? $"{FusedMethodName(l, plan.Layers[second])}(path, {BufferName(s.From)}, {BufferName(s.To)}, w)"
+                        : $"{l.MethodName}(path, {BufferName(s.From)}, {BufferName(s.To)}, w, part, parts)";
+                    w.Line($"case {n}: {call}; break;");
+                }
+                w.Close();
+                w.Close();
+            }
+
+            private static void WriteLayer(SourceWriter w, LayerPlan l)
+            {
+                string what = l.Kind switch
+                {
+                    LayerKind.Conv3x3 => $"conv 3×3/{l.Stride} + BatchNorm + ReLU6",
+                    LayerKind.Depthwise3x3 => $"depthwise 3×3/{l.Stride} + BatchNorm + ReLU6",
+                    LayerKind.Pointwise => "pointwise 1×1 + BatchNorm + ReLU6",
+                    LayerKind.GlobalAveragePool => "global average pool → embeddings",
+                    _ => "logits 1×1 + bias",
+                };
+                w.Line($"// Layer {l.Index}: {l.SlimName} ({l.Name}), {what}");
+                w.Line($"//   {l.InH}x{l.InW}x{l.InC} -> {l.OutH}x{l.OutW}x{l.OutC}, {Group(l.Macs)} MACs, {Group(l.Parameters)} parameters");
+                if (l.Kind == LayerKind.Conv3x3 || l.Kind == LayerKind.Depthwise3x3)
+                    w.Line($"//   TensorFlow SAME padding: top {l.PadTop}, bottom {l.PadBottom}, left {l.PadLeft}, right {l.PadRight}");
+                if (l.Weights is LayerWeights weights)
+                    w.Line($"//   weights: {Group(weights.Kernel.Elements)} floats at {weights.KernelAt}, {PackingText(weights)}; bias at {weights.BiasAt}");
+                w.Line("[MethodImpl(MethodImplOptions.AggressiveOptimization)]");
+                string signature = $"private static void {l.MethodName}({RuntimeAlias}.SimdPath path, float* input, float* output, float* w, int part, int parts)";
+                switch (l.Kind)
+                {
+                    case LayerKind.Conv3x3:
+                    case LayerKind.Depthwise3x3:
+                    {
+                        var lw = l.Weights!;
+                        bool stem = l.Kind == LayerKind.Conv3x3;
+                        w.Line(signature);
+                        w.Open();
+                        w.Line($"{KernelsAlias}.Partition.Split({l.OutH}, {KernelContract.RowGrain}, part, parts, out int row0, out int row1); // threads share output rows");
+                        w.Line($"{KernelsAlias}.{(stem ? "StemKernels" : "DepthwiseKernels")}.Run<{l.MethodName}_Shape>(path, input, output, w + {lw.KernelAt}, w + {lw.BiasAt}, rowStart: row0, rowEnd: row1);");
+                        w.Close();
+                        w.Line();
+                        if (stem)
+                            WriteShape(w, l.MethodName, "IStemShape", ("InH", l.InH), ("InW", l.InW), ("OutH", l.OutH), ("OutW", l.OutW),
+                                ("Cout", l.OutC), ("Stride", l.Stride), ("PadTop", l.PadTop), ("PadLeft", l.PadLeft));
+                        else
+                            WriteShape(w, l.MethodName, "IDepthwiseShape", ("InH", l.InH), ("InW", l.InW), ("Channels", l.InC), ("OutH", l.OutH),
+                                ("OutW", l.OutW), ("Stride", l.Stride), ("PadTop", l.PadTop), ("PadLeft", l.PadLeft));
+                        break;
+                    }
+                    case LayerKind.Pointwise:
+                    {
+                        var lw = l.Weights!;
+                        int panels = l.OutC / KernelContract.PanelWidth;
+                        w.Line(signature);
+                        w.Open();
+                        if (l.Split == ThreadSplit.PixelTiles)
+                        {
+                            w.Line($"{KernelsAlias}.Partition.Split({l.OutPixels}, {KernelContract.PointwisePixelGrain}, part, parts, out int p0, out int p1); // threads share {KernelContract.PointwisePixelGrain}-pixel runs of whole tiles");
+                            w.Line($"{KernelsAlias}.PointwiseKernels.Run(path, input + (long)p0 * {l.InC}, output + (long)p0 * {l.OutC}, w + {lw.KernelAt}, w + {lw.BiasAt},");
+                            w.Line($"    pixels: p1 - p0, cin: {l.InC}, cout: {l.OutC}, panelStart: 0, panelEnd: {panels});");
+                        }
+                        else
+                        {
+                            w.Line($"{KernelsAlias}.Partition.Split({panels}, {KernelContract.PointwisePanelGrain}, part, parts, out int q0, out int q1); // threads share pairs of {KernelContract.PanelWidth}-channel weight panels");
+                            w.Line($"{KernelsAlias}.PointwiseKernels.Run(path, input, output, w + {lw.KernelAt}, w + {lw.BiasAt},");
+                            w.Line($"    pixels: {l.OutPixels}, cin: {l.InC}, cout: {l.OutC}, panelStart: q0, panelEnd: q1);");
+                        }
+                        w.Close();
+                        break;
+                    }
+                    case LayerKind.GlobalAveragePool:
+                        w.Line($"private static void {l.MethodName}({RuntimeAlias}.SimdPath path, float* input, float* embeddings) =>");
+                        w.Line($"    {KernelsAlias}.HeadKernels.GlobalAveragePool(path, input, embeddings, pixels: {l.InH * l.InW}, channels: {l.InC});");
+                        break;
+                    default:
+                    {
+                        var lw = l.Weights!;
+                        w.Line($"private static void {l.MethodName}({RuntimeAlias}.SimdPath path, float* embeddings, float* logits, float* w) =>");
+                        w.Line($"    {KernelsAlias}.HeadKernels.Logits(path, embeddings, logits, w + {lw.KernelAt}, w + {lw.BiasAt}, channels: {l.InC}, classes: {l.OutC});");
+                        break;
+                    }
+                }
+            }
+
+            private static string FusedMethodName(LayerPlan pw, LayerPlan dw) => pw.MethodName + "_then_" + dw.MethodName;
+
+            /// <summary>A pointwise layer and the stride-2 depthwise layer it feeds, band by band (one thread).</summary>
+            private static void WriteFused(SourceWriter w, LayerPlan pw, LayerPlan dw, FusedBand band)
+            {
+                var pww = pw.Weights!;
+                var dww = dw.Weights!;
+                w.Line($"// Layers {pw.Index} + {dw.Index} fused (one thread): {pw.SlimName} writes bands of {band.Rows} rows");
+                w.Line($"//   ({Group(band.Floats * 4 / 1024)} KiB) that {dw.SlimName} reads while they are in cache, {band.OutRows} output rows a band, instead of");
+                w.Line($"//   its whole {Group(pw.OutElements * 4 / 1024)} KiB output. Same kernels, same sums: bit-identical to the two layers.");
+                w.Line("[MethodImpl(MethodImplOptions.AggressiveOptimization)]");
+                w.Line($"private static void {FusedMethodName(pw, dw)}({RuntimeAlias}.SimdPath path, float* input, float* output, float* w) =>");
+                w.Line($"    {KernelsAlias}.FusedKernels.PointwiseThenDepthwise<{dw.MethodName}_Shape>(path, input, output, band: output + {band.Offset}, outRowsPerBand: {band.OutRows},");
+                w.Line($"        w + {pww.KernelAt}, w + {pww.BiasAt}, cin: {pw.InC}, w + {dww.KernelAt}, w + {dww.BiasAt});");
+            }
+
+            /// <summary>A layer's shape as a struct of constants, so that its kernel is compiled for exactly this layer.</summary>
+            private static void WriteShape(SourceWriter w, string method, string shapeInterface, params (string Name, int Value)[] values)
+            {
+                w.Line($"/// <summary>{method}'s shape as constants: the kernel is compiled for exactly this layer.</summary>");
+                w.Line($"private readonly struct {method}_Shape : {KernelsAlias}.{shapeInterface}");
+                w.Open();
+                foreach (var (name, value) in values) w.Line($"public static int {name} => {Int(value)};");
+                w.Close();
+            }
+
+            private static string PackingText(LayerWeights lw)
+            {
+                string layout = lw.Packing switch
+                {
+                    Packing.StemHwio => "HWIO [3][3][3][Cout]",
+                    Packing.DepthwiseTapMajor => "tap-major [9][C]",
+                    Packing.PointwisePanels => $"panels of {KernelContract.PanelWidth} output channels [Cout/{KernelContract.PanelWidth}][Cin][{KernelContract.PanelWidth}]",
+                    _ => "[C][classes] as imported",
+                };
+                string folded = lw.Scale != null ? ", BatchNorm scale folded" : "";
+                string bits = lw.KernelMin != null ? "; 8-bit in the binary, dequantized (MIN_FIRST) when packed" : "";
+                return $"packed {layout}{folded}{bits}";
+            }
+
+            private static string Bool(bool b) => b ? "true" : "false";
+
+            private static string WeightsEnum(string kind) => kind switch
+            {
+                CanonicalWeights.Genuine8Bit => "Genuine8Bit",
+                CanonicalWeights.Synthetic => "Synthetic",
+                _ => "GenuineFloat",
+            };
+        }
+    }
+}

@@ -1,0 +1,72 @@
+using System;
+
+namespace MobileNetGen.Model
+{
+    /// <summary>
+    /// The rules the generator and the runtime kernels must agree on, in one place: compiled into the generator (as
+    /// source, like the rest of this folder) and into the runtime (through the MobileNetGen.Model assembly). The
+    /// generator plans offsets, workspace sizes and thread splits from these numbers; the kernels read and write exactly
+    /// what they imply.
+    /// </summary>
+    public static class KernelContract
+    {
+        /// <summary>Output channels per packed pointwise weight panel: <c>packed[(panel·Cin + ci)·16 + j] = W[ci, panel·16 + j]</c>.
+        /// One panel is one Vector512, two Vector256 or four Vector128, so one packing serves every SIMD width.</summary>
+        public const int PanelWidth = 16;
+
+        /// <summary>Floats per alignment unit: every packed block and workspace buffer starts on a 64-byte boundary.</summary>
+        public const int AlignFloats = 16;
+
+        /// <summary>The most threads one inference is split across.</summary>
+        public const int MaxThreads = 64;
+
+        /// <summary>Pixels per register tile of the Vector512 and Vector256 pointwise kernels (6 × 2 accumulators).</summary>
+        public const int PointwiseTilePixelsX64 = 6;
+
+        /// <summary>Pixels per register tile of the Vector128 (NEON) pointwise kernel (4 × 4 accumulators).</summary>
+        public const int PointwiseTilePixelsNeon = 4;
+
+        /// <summary>
+        /// Grain of a pointwise layer split by pixels between threads: a multiple of every path's tile (12 = lcm(6, 4)), so
+        /// that no thread's share ends in a ragged tile on any path (a ragged tile costs a chain of dependent multiply-adds).
+        /// </summary>
+        public const int PointwisePixelGrain = 12;
+
+        /// <summary>Grain of a pointwise layer split by weight panels: the Vector512 kernel takes panels in pairs.</summary>
+        public const int PointwisePanelGrain = 2;
+
+        /// <summary>Grain of a stem or depthwise layer split by output rows.</summary>
+        public const int RowGrain = 1;
+
+        /// <summary>Chunks per thread each layer is cut into (threads take chunks from a shared counter).</summary>
+        public const int ChunksPerThread = 4;
+
+        /// <summary>A pointwise → stride-2 depthwise pair is fused from this activation size between them (1 MiB of floats).</summary>
+        public const long FuseFromActivationFloats = 256 * 1024;
+
+        /// <summary>Most floats of pointwise output one band of a fused pair holds (256 KiB: half a core's L2 on Zen 1).</summary>
+        public const long FusedBandFloats = 64 * 1024;
+
+        /// <summary>Rows of the pointwise output a band holds for <paramref name="outRowsPerBand"/> depthwise output rows (3×3 window).</summary>
+        public static int FusedBandRows(int outRowsPerBand, int stride) => (outRowsPerBand - 1) * stride + 3;
+
+        /// <summary>
+        /// Depthwise output rows per band of a fused pointwise → depthwise pair whose depthwise layer reads
+        /// <paramref name="inH"/> × <paramref name="inW"/> × <paramref name="channels"/> and writes <paramref name="outH"/>
+        /// rows at <paramref name="stride"/>; 0 when the pair is not fused. Fused: the pointwise output is at least
+        /// <see cref="FuseFromActivationFloats"/> and the depthwise layer has stride 2 (below that size the activation stays
+        /// in cache without help; a stride-1 depthwise layer after a pointwise one measured no gain).
+        /// </summary>
+        public static int FusedBandOutRows(int inH, int inW, int channels, int outH, int stride)
+        {
+            if (stride != 2) return 0;
+            long rowFloats = (long)inW * channels;
+            if (rowFloats * inH < FuseFromActivationFloats) return 0;
+            long rows = FusedBandFloats / rowFloats; // band rows = (R − 1)·stride + 3
+            return (int)Math.Min(outH, Math.Max(1, (rows - 3) / stride + 1));
+        }
+
+        /// <summary>Rounds a float count up to whole 64-byte units.</summary>
+        public static long Align(long floats) => (floats + AlignFloats - 1) / AlignFloats * AlignFloats;
+    }
+}
