@@ -1,5 +1,5 @@
 using BenchmarkDotNet.Attributes;
-using MobileNetGen.Cli.Benchmarking;
+using MobileNetGen.Measurement;
 using MobileNetGen.Runtime;
 using MobileNetGen.Variants;
 

@@ -1,8 +1,7 @@
 using System.Globalization;
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Reports;
-using MobileNetGen.Cli.Choosing;
-using MobileNetGen.Cli.Commands;
+using MobileNetGen.Measurement;
 using MobileNetGen.Model;
 using MobileNetGen.Runtime;
 using MobileNetGen.Variants;
@@ -28,13 +27,13 @@ public class VariantChoiceBenchmarks
     public string Variant { get; set; } = VariantCatalog.DefaultVariant;
 
     /// <summary>The 16 variants of <see cref="VariantCatalog"/> (the extra tflite2018 entry is the same shape as 0.25_224).</summary>
-    public static IEnumerable<string> Variants() => BenchCommand.AllVariants().Select(e => e.Variant);
+    public static IEnumerable<string> Variants() => VariantCatalog.Variants.Select(e => e.Variant);
 
     [GlobalSetup]
     public void Setup()
     {
         _classifier = VariantCatalog.Create(Variant);
-        _input = MobileNetGen.Cli.Benchmarking.LatencyMeter.FixedInput(_classifier.InputLength);
+        _input = MobileNetGen.Measurement.LatencyMeter.FixedInput(_classifier.InputLength);
         _logits = new float[_classifier.NumClasses];
         _classifier.Run(_input, _logits);
     }

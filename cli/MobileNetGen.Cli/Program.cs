@@ -31,19 +31,17 @@ public static class Program
             return ExitCodes.Usage;
         }
         var result = root.Parse(args);
-        bool parseError = false;
-        if (result.Action is ParseErrorAction errorAction)
+        if (result.Errors.Count > 0)
         {
-            // Errors only, on stderr: stdout stays clean for --json consumers. A hint replaces the full help text.
-            errorAction.ShowHelp = false;
-            parseError = true;
-        }
-        int code = result.Invoke(new InvocationConfiguration { Output = ctx.Out, Error = ctx.Error });
-        if (parseError)
-        {
+            // Errors only, on stderr, as every other error is written (stdout stays clean for --json consumers); a hint
+            // replaces the full help text.
+            foreach (var error in result.Errors) ctx.WriteError(error.Message);
             string command = result.CommandResult.Command is RootCommand ? "" : " " + result.CommandResult.Command.Name;
             ctx.Error.WriteLine($"Run 'mobilenetgen{command} --help' for usage.");
+            ctx.Error.Flush();
+            return ExitCodes.Usage;
         }
+        int code = result.Invoke(new InvocationConfiguration { Output = ctx.Out, Error = ctx.Error });
         ctx.Out.Flush();
         ctx.Error.Flush();
         return code;

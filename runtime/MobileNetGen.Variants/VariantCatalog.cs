@@ -6,7 +6,15 @@ namespace MobileNetGen.Variants;
 /// <summary>One generated classifier in this assembly.</summary>
 /// <param name="Name">Entry name, e.g. <c>mobilenet_v1_0.25_224</c> or <c>mobilenet_v1_0.25_224_tflite2018</c>.</param>
 /// <param name="Variant">α_resolution, e.g. <c>0.25_224</c>.</param>
-public sealed record VariantEntry(string Name, string Variant, MobileNetModelInfo Info, Func<MobileNetOptions?, MobileNetClassifier> Create);
+public sealed record VariantEntry(string Name, string Variant, MobileNetModelInfo Info, Func<MobileNetOptions?, MobileNetClassifier> Create)
+{
+    /// <summary>The name users type and tables show: α_resolution for an entry with the variant's default weights
+    /// (<c>0.25_224</c>), the entry name for any other (<c>mobilenet_v1_0.25_224_tflite2018</c>, a custom model).</summary>
+    public string ShortName => Name == "mobilenet_v1_" + Variant ? Variant : Name;
+
+    /// <summary>α_resolution, followed by the entry name in parentheses when the entry is not the variant's default.</summary>
+    public string DisplayName => ShortName == Variant ? Variant : $"{Variant} ({Name})";
+}
 
 /// <summary>All MobileNet v1 classifiers generated into this assembly: the 16 variants plus the extra 2018 TFLite entry.</summary>
 public static partial class VariantCatalog
@@ -21,6 +29,11 @@ public static partial class VariantCatalog
 
     /// <summary>The 16 variants in the seed table's order, then extra entries, then entries added with <see cref="Register"/>.</summary>
     public static IReadOnlyList<VariantEntry> Entries => All;
+
+    /// <summary>The 16 variants, in the seed table's order (what <c>bench --variants all</c> and <c>choose</c> measure).</summary>
+    public static IReadOnlyList<VariantEntry> Variants => s_variants ??= VariantName.All.Select(v => Find(v.ToString())!).ToArray();
+
+    private static VariantEntry[]? s_variants;
 
     /// <summary>The 17 entries generated into this assembly (16 variants + the 2018 TFLite release), without registered ones.</summary>
     public static IReadOnlyList<VariantEntry> BuiltIn => s_entries;
@@ -59,7 +72,7 @@ public static partial class VariantCatalog
     public static MobileNetClassifier Create(string nameOrVariant, MobileNetOptions? options = null)
     {
         var e = Find(nameOrVariant) ?? throw new ArgumentException(
-            $"unknown variant '{nameOrVariant}'. Known: {string.Join(", ", Entries.Select(x => x.Name == "mobilenet_v1_" + x.Variant ? x.Variant : x.Name))}");
+            $"unknown variant '{nameOrVariant}'. Known: {string.Join(", ", Entries.Select(x => x.ShortName))}");
         return e.Create(options);
     }
 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using MobileNetGen.Measurement;
 using ScottPlot;
 
 namespace MobileNetGen.Cli.Choosing;

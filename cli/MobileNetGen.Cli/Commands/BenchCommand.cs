@@ -1,6 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
-using MobileNetGen.Cli.Benchmarking;
+using MobileNetGen.Measurement;
 using MobileNetGen.Cli.Output;
 using MobileNetGen.Runtime;
 using MobileNetGen.Variants;
@@ -29,24 +29,9 @@ public static class BenchCommand
             HelpName = "all|list",
             DefaultValueFactory = _ => "all",
         };
-        var threads = new Option<int>("--threads")
-        {
-            Description = "Threads per inference for both engines (default 1): MobileNetGen's Threads option and ONNX Runtime's intra-op threads.",
-            HelpName = "n",
-            DefaultValueFactory = _ => 1,
-        };
-        var iterations = new Option<int>("--iterations")
-        {
-            Description = $"Timed runs per engine and variant (default {DefaultIterations}).",
-            HelpName = "n",
-            DefaultValueFactory = _ => DefaultIterations,
-        };
-        var warmup = new Option<int>("--warmup")
-        {
-            Description = $"Untimed warm-up runs per engine and variant (default {LatencyMeter.DefaultWarmup}).",
-            HelpName = "n",
-            DefaultValueFactory = _ => LatencyMeter.DefaultWarmup,
-        };
+        var threads = CliOptions.Threads("Threads per inference for both engines (default 1): MobileNetGen's Threads option and ONNX Runtime's intra-op threads.");
+        var iterations = CliOptions.Iterations(DefaultIterations, $"Timed runs per engine and variant (default {DefaultIterations}).");
+        var warmup = CliOptions.Warmup(LatencyMeter.DefaultWarmup, $"Untimed warm-up runs per engine and variant (default {LatencyMeter.DefaultWarmup}).");
         var json = new Option<bool>("--json") { Description = "Print a JSON array (one object per variant and engine) instead of a table." };
         var noOnnx = new Option<bool>("--no-onnx") { Description = "Measure MobileNetGen only (no ONNX Runtime baseline)." };
         var cmd = new Command("bench", "Measure inference latency of the generated classifiers against ONNX Runtime running the same weights.")
@@ -59,8 +44,7 @@ public static class BenchCommand
     }
 
     /// <summary>The 16 variants (seed-table order): what 'all' means.</summary>
-    public static IReadOnlyList<VariantEntry> AllVariants() =>
-        MobileNetGen.Model.VariantName.All.Select(v => VariantCatalog.Find(v.ToString())!).ToList();
+    public static IReadOnlyList<VariantEntry> AllVariants() => VariantCatalog.Variants;
 
     /// <summary>'all' or a comma list → entries (duplicates dropped); null after writing the error when a name is unknown.</summary>
     public static List<VariantEntry>? ParseVariants(CliContext ctx, string? text)
@@ -116,9 +100,6 @@ public static class BenchCommand
 
     public static int Execute(CliContext ctx, string variantsText, int threads, int iterations, int warmup, bool json, bool noOnnx)
     {
-        if (threads < 1) { ctx.WriteError($"--threads must be at least 1, got {threads}"); return ExitCodes.Usage; }
-        if (iterations < 1) { ctx.WriteError($"--iterations must be at least 1, got {iterations}"); return ExitCodes.Usage; }
-        if (warmup < 0) { ctx.WriteError($"--warmup must be at least 0, got {warmup}"); return ExitCodes.Usage; }
         var entries = ParseVariants(ctx, variantsText);
         if (entries == null) return ExitCodes.Usage;
 
@@ -134,8 +115,8 @@ public static class BenchCommand
             var rows = new List<BenchJson>();
             foreach (var m in results)
             {
-                string name = VariantName(m.Entry);
-                string weights = VariantLookup.WeightsId(m.Entry.Info.Weights);
+                string name = m.Entry.ShortName;
+                string weights = m.Entry.Info.WeightsKindName;
                 rows.Add(Row(name, EngineMobileNetGen, m.Threads, m.MobileNetGen, m.Entry.Info.Macs, weights));
                 if (m.OnnxRuntime is { } o) rows.Add(Row(name, EngineOnnxRuntime, m.Threads, o, m.Entry.Info.Macs, weights));
             }
@@ -165,13 +146,8 @@ public static class BenchCommand
             var s = m.MobileNetGen;
             var cells = new List<string>
             {
-                Markup.Escape(VariantName(m.Entry)),
-                m.Entry.Info.Weights switch
-                {
-                    WeightsKind.GenuineFloat => "genuine float",
-                    WeightsKind.Genuine8Bit => "genuine 8-bit",
-                    _ => "[bold red]SYNTHETIC[/]",
-                },
+                Markup.Escape(m.Entry.ShortName),
+                VariantLookup.WeightsMarkup(m.Entry.Info),
                 (m.Entry.Info.Macs / 1e6).ToString("0.0", inv),
                 Ms(s),
             };
@@ -194,41 +170,11 @@ public static class BenchCommand
         return ExitCodes.Ok;
     }
 
-    /// <summary>Measures every entry with a progress bar on stderr (interactive) or one line per variant (otherwise).</summary>
-    private static List<Measurement> MeasureAll(CliContext ctx, List<VariantEntry> entries, int threads, int iterations, int warmup, bool onnx)
-    {
-        var results = new List<Measurement>();
-        if (ctx.Interactive)
-        {
-            ctx.ErrorConsole.Progress()
-                .AutoClear(true)
-                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
-                .Start(pc =>
-                {
-                    var task = pc.AddTask("bench", maxValue: entries.Count * iterations);
-                    foreach (var e in entries)
-                    {
-                        task.Description = Markup.Escape($"bench {VariantName(e)}");
-                        results.Add(Measure(e, threads, iterations, warmup, onnx, () => task.Increment(1)));
-                    }
-                });
-        }
-        else
-        {
-            for (int i = 0; i < entries.Count; i++)
-            {
-                results.Add(Measure(entries[i], threads, iterations, warmup, onnx));
-                ctx.Error.WriteLine($"bench: {VariantName(entries[i])} done ({i + 1}/{entries.Count})");
-            }
-        }
-        return results;
-    }
+    private static List<Measurement> MeasureAll(CliContext ctx, List<VariantEntry> entries, int threads, int iterations, int warmup, bool onnx) =>
+        VariantProgress.ForEach(ctx, "bench", entries, iterations, (e, onRun) => Measure(e, threads, iterations, warmup, onnx, onRun));
 
     private static BenchJson Row(string variant, string engine, int threads, LatencyStats s, long macs, string weights) =>
         new(variant, engine, threads, R(s.MedianMs), R(s.P10Ms), R(s.P90Ms), s.AllocatedBytesPerRun, macs, weights, s.Iterations);
-
-    /// <summary>α_resolution for the 16 variants, the entry name for extra entries.</summary>
-    public static string VariantName(VariantEntry e) => e.Name == "mobilenet_v1_" + e.Variant ? e.Variant : e.Name;
 
     private static double R(double ms) => Math.Round(ms, 4);
 

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
-using MobileNetGen.Cli.Benchmarking;
 using MobileNetGen.Cli.Choosing;
+using MobileNetGen.Measurement;
 using MobileNetGen.Cli.Evaluation;
 using MobileNetGen.Cli.Output;
 using MobileNetGen.Model;
@@ -24,20 +24,31 @@ public static class ChooseCommand
     public static Command Create(CliContext ctx)
     {
         var budget = new Option<double>("--budget-ms") { Description = "Latency budget per inference, milliseconds (median measured here, one thread).", HelpName = "ms", Required = true };
-        var threads = new Option<int>("--threads") { Description = "Threads per inference (default 1): each variant is timed with MobileNetGen's Threads option set to N.", HelpName = "n", DefaultValueFactory = _ => 1 };
+        CliOptions.MustBePositive(budget);
+        var threads = CliOptions.Threads("Threads per inference (default 1): each variant is timed with MobileNetGen's Threads option set to N.");
         var maxSize = new Option<double?>("--max-size-mb") { Description = "Largest weight payload the variant may add to the binary, MB (10⁶ bytes).", HelpName = "mb" };
+        CliOptions.MustBePositive(maxSize);
         var minTop1 = new Option<double?>("--min-top1") { Description = "Smallest acceptable published ImageNet top-1, percent (e.g. 60).", HelpName = "percent" };
+        minTop1.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<double?>() is double t && !(t >= 0 && t <= 100))
+                r.AddError($"--min-top1 is a percentage from 0 to 100, got {t.ToString(CultureInfo.InvariantCulture)}");
+        });
         var images = new Option<string?>("--images") { Description = $"Also measure top-1 of the genuine-weight variants on a labelled folder ({GroundTruth.FileName}); shown beside the published figure.", HelpName = "dir" };
-        var limit = new Option<int?>("--limit") { Description = "With --images: evaluate only the first N listed images.", HelpName = "n" };
-        var plot = new Option<string?>("--plot") { Description = "Write a PNG: latency vs published top-1, Pareto front and budget.", HelpName = "file.png" };
-        var plotMacs = new Option<string?>("--plot-macs") { Description = "Write a PNG: latency vs MACs (log-log).", HelpName = "file.png" };
+        var limit = CliOptions.OptionalInt("--limit", "With --images: evaluate only the first N listed images.", "n", min: 1);
+        var plot = CliOptions.OutputFile("--plot", "Write a PNG: latency vs published top-1, Pareto front and budget.", ".png");
+        var plotMacs = CliOptions.OutputFile("--plot-macs", "Write a PNG: latency vs MACs (log-log).", ".png");
         var json = new Option<bool>("--json") { Description = "Print one JSON object instead of text." };
-        var iterations = new Option<int>("--iterations") { Description = $"Timed runs per variant (default {DefaultIterations}).", HelpName = "n", DefaultValueFactory = _ => DefaultIterations };
-        var warmup = new Option<int>("--warmup") { Description = $"Untimed warm-up runs per variant (default {DefaultWarmup}).", HelpName = "n", DefaultValueFactory = _ => DefaultWarmup };
+        var iterations = CliOptions.Iterations(DefaultIterations, $"Timed runs per variant (default {DefaultIterations}).");
+        var warmup = CliOptions.Warmup(DefaultWarmup, $"Untimed warm-up runs per variant (default {DefaultWarmup}).");
         var cmd = new Command("choose", "Measure the 16 variants here and recommend the most accurate (by published top-1) within a latency budget.")
         {
             budget, threads, maxSize, minTop1, images, limit, plot, plotMacs, json, iterations, warmup,
         };
+        cmd.Validators.Add(r =>
+        {
+            if (r.GetValue(limit) != null && r.GetValue(images) == null) r.AddError("--limit needs --images");
+        });
         cmd.SetAction(pr => CommandGuard.Run(ctx, () => Execute(ctx, new Options(
             pr.GetValue(budget), pr.GetValue(threads), pr.GetValue(maxSize), pr.GetValue(minTop1), pr.GetValue(images), pr.GetValue(limit),
             pr.GetValue(plot), pr.GetValue(plotMacs), pr.GetValue(json), pr.GetValue(iterations), pr.GetValue(warmup)))));
@@ -52,17 +63,7 @@ public static class ChooseCommand
 
     public static int Execute(CliContext ctx, Options o)
     {
-        if (!(o.BudgetMs > 0) || double.IsInfinity(o.BudgetMs)) { ctx.WriteError($"--budget-ms must be a positive number, got {o.BudgetMs.ToString(CultureInfo.InvariantCulture)}"); return ExitCodes.Usage; }
-        if (o.Threads < 1) { ctx.WriteError($"--threads must be at least 1, got {o.Threads}"); return ExitCodes.Usage; }
-        if (o.MaxSizeMb is double s && !(s > 0)) { ctx.WriteError("--max-size-mb must be positive"); return ExitCodes.Usage; }
-        if (o.MinTop1 is double t && !(t >= 0 && t <= 100)) { ctx.WriteError("--min-top1 is a percentage between 0 and 100"); return ExitCodes.Usage; }
-        if (o.Iterations < 1) { ctx.WriteError($"--iterations must be at least 1, got {o.Iterations}"); return ExitCodes.Usage; }
-        if (o.Warmup < 0) { ctx.WriteError($"--warmup must be at least 0, got {o.Warmup}"); return ExitCodes.Usage; }
-        if (o.Limit is < 1) { ctx.WriteError($"--limit must be at least 1, got {o.Limit}"); return ExitCodes.Usage; }
-        if (o.Limit != null && o.Images == null) { ctx.WriteError("--limit needs --images"); return ExitCodes.Usage; }
-        foreach (var p in new[] { o.Plot, o.PlotMacs })
-            if (p != null && !p.EndsWith(".png", StringComparison.OrdinalIgnoreCase)) { ctx.WriteError($"plots are PNG files: '{p}' does not end with .png"); return ExitCodes.Usage; }
-
+        // The options were validated by the parser (CliOptions and the command's validator).
         IReadOnlyList<GroundTruthEntry>? truth = null;
         if (o.Images != null)
         {
@@ -108,7 +109,7 @@ public static class ChooseCommand
                     m.Entry.Variant, Math.Round(m.Stats.MedianMs, 4), Math.Round(m.Stats.P10Ms, 4), Math.Round(m.Stats.P90Ms, 4),
                     m.Entry.Info.Macs, m.Entry.Info.Parameters, m.Entry.Info.WeightBytes,
                     pub?.Top1, pub?.Top5, m.Top1Measured is double tm ? Json.Round(tm) : null,
-                    VariantLookup.WeightsId(m.Entry.Info.Weights), front.Contains(m.Entry.Variant));
+                    m.Entry.Info.WeightsKindName, front.Contains(m.Entry.Variant));
             }).ToList();
             var rec = new RecommendationJson(choice.Chosen?.Variant, choice.Reason, choice.Fits, choice.Closest?.Variant,
                 choice.ConstraintFailed, choice.RankedBy, appLine, weightsItem, note);
@@ -150,16 +151,11 @@ public static class ChooseCommand
                 pub?.Top1.ToString("0.0", CultureInfo.InvariantCulture) ?? "",
                 pub?.Top5.ToString("0.0", CultureInfo.InvariantCulture) ?? "",
                 synthetic || m.Top1Measured == null ? "—" : (m.Top1Measured.Value * 100).ToString("0.0", CultureInfo.InvariantCulture),
-                m.Entry.Info.Weights switch
-                {
-                    WeightsKind.GenuineFloat => "float",
-                    WeightsKind.Genuine8Bit => "8-bit",
-                    _ => "[bold red]SYNTHETIC[/]",
-                },
+                VariantLookup.WeightsMarkup(m.Entry.Info),
                 mark);
         }
         c.Write(table);
-        c.WriteLine("weights: float / 8-bit = Google's genuine weights. adds MB: bytes of embedded weights (base64; 8-bit variants embed 8-bit). pub.: TF-slim table (ImageNet validation, %). ◆ Pareto front (latency vs published top-1).");
+        c.WriteLine("adds MB: bytes of weights the variant embeds (the safetensors file; 8-bit variants embed 8-bit; for SYNTHETIC, what genuine weights of that shape would add). pub.: TF-slim table (ImageNet validation, %). ◆ Pareto front (latency vs published top-1).");
         c.WriteLine(o.Images == null
             ? "top-1 here: pass --images DIR to measure it on a labelled folder."
             : $"top-1 here: measured on {o.Images} ({truth!.Count} listed images{(o.Limit is int l ? $", first {l}" : "")}); — for synthetic weights, which classify nothing.");
@@ -187,53 +183,21 @@ public static class ChooseCommand
 
     private static List<Measured> MeasureAll(CliContext ctx, IReadOnlyList<VariantEntry> entries, Options o, IReadOnlyList<GroundTruthEntry>? truth)
     {
-        var stats = new List<LatencyStats>();
-        var top1 = new Dictionary<VariantEntry, double?>();
-        void MeasureOne(VariantEntry e, Action? onRun)
+        var stats = VariantProgress.ForEach(ctx, "measuring", entries, o.Iterations, (e, onRun) =>
         {
             using var classifier = e.Create(new MobileNetOptions { Threads = o.Threads });
             float[] input = LatencyMeter.FixedInput(classifier.InputLength);
             float[] logits = new float[classifier.NumClasses];
-            stats.Add(LatencyMeter.Measure(() => classifier.Run(input, logits), o.Warmup, o.Iterations, onRun));
-        }
-        void EvaluateOne(VariantEntry e)
+            return LatencyMeter.Measure(() => classifier.Run(input, logits), o.Warmup, o.Iterations, onRun);
+        });
+        // Top-1 on --images for the genuine-weight variants (synthetic weights classify nothing).
+        var genuine = truth == null ? new List<VariantEntry>() : entries.Where(e => e.Info.Weights != WeightsKind.Synthetic).ToList();
+        var top1 = VariantProgress.ForEach(ctx, "top-1 of", genuine, 1, (e, onRun) =>
         {
-            if (truth == null || e.Info.Weights == WeightsKind.Synthetic) { top1[e] = null; return; }
-            var r = Evaluator.Evaluate(e, truth, o.Images!, o.Limit);
-            top1[e] = r.Evaluated > 0 ? r.Top1 : null;
-        }
-
-        if (ctx.Interactive)
-        {
-            ctx.ErrorConsole.Progress()
-                .AutoClear(true)
-                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
-                .Start(pc =>
-                {
-                    var task = pc.AddTask("measuring", maxValue: entries.Count * o.Iterations);
-                    foreach (var e in entries)
-                    {
-                        task.Description = Markup.Escape($"measuring {e.Variant}");
-                        MeasureOne(e, () => task.Increment(1));
-                    }
-                    if (truth != null)
-                    {
-                        var eval = pc.AddTask("top-1 on --images", maxValue: entries.Count);
-                        foreach (var e in entries) { eval.Description = Markup.Escape($"top-1 of {e.Variant}"); EvaluateOne(e); eval.Increment(1); }
-                    }
-                });
-        }
-        else
-        {
-            for (int i = 0; i < entries.Count; i++)
-            {
-                MeasureOne(entries[i], null);
-                ctx.Error.WriteLine($"choose: measured {entries[i].Variant} ({i + 1}/{entries.Count})");
-            }
-            if (truth != null)
-                foreach (var e in entries) { EvaluateOne(e); if (e.Info.Weights != WeightsKind.Synthetic) ctx.Error.WriteLine($"choose: top-1 of {e.Variant} measured"); }
-        }
-        foreach (var e in entries) if (!top1.ContainsKey(e)) top1[e] = null;
-        return entries.Select((e, i) => new Measured(e, stats[i], top1[e])).ToList();
+            var r = Evaluator.Evaluate(e, truth!, o.Images!, o.Limit);
+            onRun?.Invoke();
+            return r.Evaluated > 0 ? r.Top1 : (double?)null;
+        });
+        return entries.Select((e, i) => new Measured(e, stats[i], genuine.IndexOf(e) is int g and >= 0 ? top1[g] : null)).ToList();
     }
 }

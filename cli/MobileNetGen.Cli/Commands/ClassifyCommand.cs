@@ -71,7 +71,7 @@ public static class ClassifyCommand
 
         var console = ctx.OutConsole;
         var info = model.Info;
-        string variantId = VariantLookup.DisplayName(entry);
+        string variantId = entry.DisplayName;
         if (!json)
         {
             console.MarkupLine($"[bold]{Markup.Escape(variantId)}[/] · weights: {VariantLookup.WeightsMarkup(info)} · simd: {model.SimdPath}");
@@ -115,7 +115,7 @@ public static class ClassifyCommand
             if (json)
             {
                 results.Add(new ClassifyJson(path, entry.Name == "mobilenet_v1_" + entry.Variant ? entry.Variant : entry.Name,
-                    VariantLookup.WeightsId(info.Weights), model.SimdPath.ToString(),
+                    info.WeightsKindName, model.SimdPath.ToString(),
                     predictions.Select(p => new PredictionJson(p.ImageNetIndex, p.Label, Json.Round(p.Probability))).ToList()));
                 continue;
             }

@@ -70,8 +70,7 @@ public sealed class CliContext
 public static class VariantLookup
 {
     /// <summary>The names users type: α_resolution for the 16 variants, the entry name for extra entries.</summary>
-    public static IEnumerable<string> KnownNames =>
-        VariantCatalog.Entries.Select(e => e.Name == "mobilenet_v1_" + e.Variant ? e.Variant : e.Name);
+    public static IEnumerable<string> KnownNames => VariantCatalog.Entries.Select(e => e.ShortName);
 
     public static string UnknownVariantMessage(string name) =>
         $"unknown variant '{name}'. Known variants: {string.Join(", ", KnownNames)} " +
@@ -85,22 +84,11 @@ public static class VariantLookup
         return entry;
     }
 
-    /// <summary>Machine-readable weights kind: <c>genuine-float</c>, <c>genuine-8bit</c>, <c>synthetic</c> (the weights metadata's spelling).</summary>
-    public static string WeightsId(WeightsKind kind) => kind switch
-    {
-        WeightsKind.GenuineFloat => "genuine-float",
-        WeightsKind.Genuine8Bit => "genuine-8bit",
-        _ => "synthetic",
-    };
-
-    /// <summary>Spectre markup of the weights label: SYNTHETIC in bold red.</summary>
+    /// <summary>Spectre markup of the weights label (<see cref="MobileNetModelInfo.WeightsLabel"/>): SYNTHETIC in bold red.
+    /// Every table and header shows the weights kind through this; JSON carries <see cref="MobileNetModelInfo.WeightsKindName"/>.</summary>
     public static string WeightsMarkup(MobileNetModelInfo info) => info.Weights == WeightsKind.Synthetic
         ? "[bold red]" + Markup.Escape(info.WeightsLabel) + "[/]"
         : Markup.Escape(info.WeightsLabel);
-
-    /// <summary>The variant's display name: α_resolution, plus the entry name when it is an extra entry.</summary>
-    public static string DisplayName(VariantEntry e) =>
-        e.Name == "mobilenet_v1_" + e.Variant ? e.Variant : $"{e.Variant} ({e.Name})";
 
     public static string IsaLine(SimdPath path) =>
         $"isa: {path} (Vector512 accelerated: {Vector512.IsHardwareAccelerated}, Vector256: {Vector256.IsHardwareAccelerated}, " +

@@ -25,12 +25,8 @@ public static class EvalCommand
             HelpName = "dir",
             Required = true,
         };
-        var limit = new Option<int?>("--limit") { Description = "Evaluate only the first N listed images.", HelpName = "n" };
-        var jobs = new Option<int?>("--jobs", "-j")
-        {
-            Description = $"Parallel workers, one classifier instance each (default: processor count, {Environment.ProcessorCount}).",
-            HelpName = "n",
-        };
+        var limit = CliOptions.OptionalInt("--limit", "Evaluate only the first N listed images.", "n", min: 1);
+        var jobs = CliOptions.OptionalInt("--jobs", $"Parallel workers, one classifier instance each (default: processor count, {Environment.ProcessorCount}).", "n", min: 1, "-j");
         var json = new Option<bool>("--json") { Description = "Print one JSON object instead of text." };
         var resize = ResizeOption.Create();
 
@@ -48,8 +44,6 @@ public static class EvalCommand
         if (ResizeOption.Parse(ctx, resizeText) is not { } resize) return ExitCodes.Usage;
         var entry = VariantLookup.Resolve(ctx, variantName);
         if (entry == null) return ExitCodes.Usage;
-        if (limit is < 1) { ctx.WriteError($"--limit must be at least 1, got {limit}"); return ExitCodes.Usage; }
-        if (jobs is < 1) { ctx.WriteError($"--jobs must be at least 1, got {jobs}"); return ExitCodes.Usage; }
 
         IReadOnlyList<GroundTruthEntry> truth;
         try
@@ -73,7 +67,7 @@ public static class EvalCommand
                 .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
                 .Start(pc =>
                 {
-                    var task = pc.AddTask(Markup.Escape($"{VariantLookup.DisplayName(entry)} ({n} images)"), maxValue: n);
+                    var task = pc.AddTask(Markup.Escape($"{entry.DisplayName} ({n} images)"), maxValue: n);
                     return Evaluator.Evaluate(entry, truth, imagesDir, limit, new MaxProgress(task), jobs, options: new MobileNetOptions { Resize = resize });
                 });
         }
@@ -97,7 +91,7 @@ public static class EvalCommand
         {
             ctx.Out.WriteLine(Json.Serialize(new EvalJson(
                 entry.Name == "mobilenet_v1_" + entry.Variant ? entry.Variant : entry.Name,
-                VariantLookup.WeightsId(entry.Info.Weights),
+                entry.Info.WeightsKindName,
                 result.Evaluated,
                 accuracy ? Json.Round(result.Top1) : null,
                 accuracy ? Json.Round(result.Top5) : null,
@@ -117,7 +111,7 @@ public static class EvalCommand
         else
         {
             var c = ctx.OutConsole;
-            c.MarkupLine($"[bold]{Markup.Escape(VariantLookup.DisplayName(entry))}[/] · weights: {VariantLookup.WeightsMarkup(entry.Info)} · simd: {simd}");
+            c.MarkupLine($"[bold]{Markup.Escape(entry.DisplayName)}[/] · weights: {VariantLookup.WeightsMarkup(entry.Info)} · simd: {simd}");
             if (result.IsSynthetic)
                 c.MarkupLine("[bold red]SYNTHETIC weights: no accuracy is reported (the weights are random stand-ins for speed measurements).[/]");
             else if (result.Evaluated > 0)

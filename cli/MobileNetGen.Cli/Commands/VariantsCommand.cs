@@ -63,7 +63,7 @@ public static class VariantsCommand
             extra ? null : pub?.Top1, // an extra entry is a different training run: the 2017 accuracy is not its own
             extra ? null : pub?.Top5,
             differ,
-            entry == null ? "not generated" : VariantLookup.WeightsId(entry.Info.Weights),
+            entry == null ? "not generated" : entry.Info.WeightsKindName,
             entry?.Info.Source ?? "",
             entry?.Info.NumClasses ?? 0,
             custom ? "custom" : "imagenet");

@@ -121,7 +121,7 @@ public sealed record ChooseJson(
     List<ChooseVariantJson> Variants,
     RecommendationJson Recommendation,
     ChooseConstraintsJson Constraints,
-    MobileNetGen.Cli.Benchmarking.MachineInfo Machine);
+    MobileNetGen.Measurement.MachineInfo Machine);
 
 /// <summary>Source-generated System.Text.Json metadata (no reflection: trimming and NativeAOT safe), snake_case names.</summary>
 [JsonSourceGenerationOptions(

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using MobileNetGen.Cli.Benchmarking;
+using MobileNetGen.Measurement;
 using MobileNetGen.Tests.Cli;
 using Xunit;
 
@@ -57,12 +57,23 @@ public class BenchCommandTests
     [InlineData("--variants", "0.3_224")]
     [InlineData("--threads", "0")]
     [InlineData("--iterations", "0")]
+    [InlineData("--threads", "65")]
+    [InlineData("--warmup", "-1")]
     public void Bad_values_are_usage_errors(params string[] args)
     {
         var r = CliRunner.Run(new[] { "bench", "--json" }.Concat(args).ToArray());
         Assert.Equal(1, r.ExitCode);
         Assert.Equal("", r.Stdout);
         Assert.StartsWith("error: ", r.Stderr);
+        Assert.DoesNotContain("Parameter", r.Stderr); // a sentence about the option, never an exception's text
+    }
+
+    [Fact]
+    public void Threads_out_of_range_names_the_range()
+    {
+        var r = CliRunner.Run("bench", "--threads", "65", "--no-onnx");
+        Assert.Equal(1, r.ExitCode);
+        Assert.StartsWith("error: --threads must be a whole number from 1 to 64, got 65", r.Stderr);
     }
 
     [Fact]

@@ -1,4 +1,4 @@
-using MobileNetGen.Cli.Choosing;
+using MobileNetGen.Measurement;
 using Xunit;
 
 namespace MobileNetGen.Tests.Choose;

@@ -13,7 +13,7 @@ internal static class TestInputs
     public const ulong Seed = 0x5EED_2017_0417UL;
 
     /// <summary><paramref name="length"/> floats uniform in [−1, 1]: the CLI benchmark's xorshift64* generator, the suite's seed.</summary>
-    public static float[] Uniform(int length, ulong seed = Seed) => MobileNetGen.Cli.Benchmarking.LatencyMeter.FixedInput(length, seed);
+    public static float[] Uniform(int length, ulong seed = Seed) => MobileNetGen.Measurement.LatencyMeter.FixedInput(length, seed);
 
     /// <summary>Random RGB24 pixels (seeded), rows <paramref name="stride"/> bytes apart.</summary>
     public static byte[] Rgb24(int width, int height, int stride, ulong seed = Seed)

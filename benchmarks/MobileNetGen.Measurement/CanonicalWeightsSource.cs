@@ -2,7 +2,7 @@ using MobileNetGen.Model;
 using MobileNetGen.Runtime;
 using MobileNetGen.Variants;
 
-namespace MobileNetGen.Cli.Benchmarking;
+namespace MobileNetGen.Measurement;
 
 /// <summary>
 /// The canonical weights a generated entry was built from, for the ONNX Runtime baseline: <c>weights/{entry.Name}.safetensors</c>

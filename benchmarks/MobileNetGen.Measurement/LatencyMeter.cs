@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace MobileNetGen.Cli.Benchmarking;
+namespace MobileNetGen.Measurement;
 
 /// <summary>
 /// Latency of one engine over the timed runs: median and 10th/90th percentiles in milliseconds, and the managed bytes

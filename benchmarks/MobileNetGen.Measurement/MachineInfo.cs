@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using MobileNetGen.Runtime;
 
-namespace MobileNetGen.Cli.Benchmarking;
+namespace MobileNetGen.Measurement;
 
 /// <summary>The machine a measurement ran on (printed above every timing table, and in <c>choose --json</c>).</summary>
 /// <param name="Cpu">CPU model from /proc/cpuinfo (Linux), else empty.</param>

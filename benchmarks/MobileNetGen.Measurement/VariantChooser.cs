@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace MobileNetGen.Cli.Choosing;
+namespace MobileNetGen.Measurement;
 
 /// <summary>One candidate variant: what was measured and what is known about it.</summary>
 /// <param name="Variant">α_resolution, e.g. <c>0.50_160</c>.</param>
