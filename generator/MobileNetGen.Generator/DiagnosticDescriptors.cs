@@ -9,7 +9,7 @@ namespace MobileNetGen.Generator
 
         public static readonly DiagnosticDescriptor UnknownVariant = new DiagnosticDescriptor(
             "MNG0001", "Unknown MobileNet variant",
-            "'{0}' is not a MobileNet v1 variant: use α_resolution with α in 1.0, 0.75, 0.50, 0.25 and resolution in 224, 192, 160, 128 (e.g. \"0.25_224\")",
+            "'{0}' is not a MobileNet v1 variant: use α_resolution with α in 1.0, 0.75, 0.50, 0.25 and resolution in 224, 192, 160, 128 (for example \"0.25_224\")",
             Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
 
         public static readonly DiagnosticDescriptor WeightsNotFound = new DiagnosticDescriptor(

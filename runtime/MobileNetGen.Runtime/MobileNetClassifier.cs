@@ -231,7 +231,14 @@ public abstract unsafe class MobileNetClassifier : IDisposable
     /// <summary>The widest path the hardware accelerates, or the forced one.</summary>
     public static SimdPath ResolveSimdPath(SimdPath requested)
     {
-        if (requested != SimdPath.Auto) return requested;
+        if (requested != SimdPath.Auto)
+        {
+            if (!SimdPaths.IsCompiled(requested))
+                throw new NotSupportedException(
+                    $"SIMD path {requested} is not in this NativeAOT binary: its instruction set does not accelerate it, so its kernels were " +
+                    "left out (publish with a wider MobileNetIsa, e.g. x86-64-v4 for Vector512, or use SimdPath.Auto)");
+            return requested;
+        }
         if (Vector512.IsHardwareAccelerated) return SimdPath.Vector512;
         if (Vector256.IsHardwareAccelerated) return SimdPath.Vector256;
         if (Vector128.IsHardwareAccelerated) return SimdPath.Vector128;

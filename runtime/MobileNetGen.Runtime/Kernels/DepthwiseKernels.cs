@@ -68,9 +68,9 @@ public static unsafe class DepthwiseKernels
         where TShape : struct, IDepthwiseShape where TRows : struct, IRows
     {
         int channels = TShape.Channels;
-        int c16 = path == SimdPath.Vector512 ? channels / 16 * 16 : 0;
-        int c8 = path == SimdPath.Vector512 || path == SimdPath.Vector256 ? c16 + (channels - c16) / 8 * 8 : c16;
-        int c4 = path != SimdPath.Scalar ? c8 + (channels - c8) / 4 * 4 : c8;
+        int c16 = SimdPaths.Is512(path) ? channels / 16 * 16 : 0;
+        int c8 = SimdPaths.AtLeast256(path) ? c16 + (channels - c16) / 8 * 8 : c16;
+        int c4 = SimdPaths.AtLeast128(path) ? c8 + (channels - c8) / 4 * 4 : c8;
         if (c16 > 0) Row<F32x16, Vector512<float>, TShape, TRows>(input, output, packed, bias, outY, 0, c16);
         if (c8 > c16) Row<F32x8, Vector256<float>, TShape, TRows>(input, output, packed, bias, outY, c16, c8);
         if (c4 > c8) Row<F32x4, Vector128<float>, TShape, TRows>(input, output, packed, bias, outY, c8, c4);

@@ -12,21 +12,21 @@ public static unsafe class HeadKernels
     {
         float inv = 1f / pixels;
         int c = 0;
-        if (path == SimdPath.Vector512)
+        if (SimdPaths.Is512(path))
             for (; c + 16 <= channels; c += 16)
             {
                 var vsum = Vector512<float>.Zero;
                 for (int p = 0; p < pixels; p++) vsum += Vector512.Load(input + (long)p * channels + c);
                 (vsum * inv).Store(features + c);
             }
-        if (path == SimdPath.Vector512 || path == SimdPath.Vector256)
+        if (SimdPaths.AtLeast256(path))
             for (; c + 8 <= channels; c += 8)
             {
                 var vsum = Vector256<float>.Zero;
                 for (int p = 0; p < pixels; p++) vsum += Vector256.Load(input + (long)p * channels + c);
                 (vsum * inv).Store(features + c);
             }
-        if (path != SimdPath.Scalar)
+        if (SimdPaths.AtLeast128(path))
             for (; c + 4 <= channels; c += 4)
             {
                 var vsum = Vector128<float>.Zero;
@@ -56,7 +56,7 @@ public static unsafe class HeadKernels
             float f0 = features[c], f1 = features[c + 1], f2 = features[c + 2], f3 = features[c + 3];
             float* w0 = weights + (long)c * classes, w1 = w0 + classes, w2 = w1 + classes, w3 = w2 + classes;
             int n = 0;
-            if (path == SimdPath.Vector512)
+            if (SimdPaths.Is512(path))
             {
                 Vector512<float> vf0 = Vector512.Create(f0), vf1 = Vector512.Create(f1), vf2 = Vector512.Create(f2), vf3 = Vector512.Create(f3);
                 for (; n + 16 <= classes; n += 16)
@@ -67,7 +67,7 @@ public static unsafe class HeadKernels
                     Vector512.FusedMultiplyAdd(vf3, Vector512.Load(w3 + n), acc).Store(logits + n);
                 }
             }
-            if (path == SimdPath.Vector512 || path == SimdPath.Vector256)
+            if (SimdPaths.AtLeast256(path))
             {
                 Vector256<float> vf0 = Vector256.Create(f0), vf1 = Vector256.Create(f1), vf2 = Vector256.Create(f2), vf3 = Vector256.Create(f3);
                 for (; n + 8 <= classes; n += 8)
@@ -78,7 +78,7 @@ public static unsafe class HeadKernels
                     Vector256.FusedMultiplyAdd(vf3, Vector256.Load(w3 + n), acc).Store(logits + n);
                 }
             }
-            if (path != SimdPath.Scalar)
+            if (SimdPaths.AtLeast128(path))
             {
                 Vector128<float> vf0 = Vector128.Create(f0), vf1 = Vector128.Create(f1), vf2 = Vector128.Create(f2), vf3 = Vector128.Create(f3);
                 for (; n + 4 <= classes; n += 4)

@@ -29,8 +29,8 @@ public static unsafe class PointwiseKernels
         Debug.Assert(cout % PanelWidth == 0 && 0 <= panelStart && panelStart <= panelEnd && panelEnd <= cout / PanelWidth);
         switch (path)
         {
-            case SimdPath.Vector512: Vector512Kernel(input, output, packed, bias, pixels, cin, cout, panelStart, panelEnd); break;
-            case SimdPath.Vector256: Vector256Kernel(input, output, packed, bias, pixels, cin, cout, panelStart, panelEnd); break;
+            case SimdPath.Vector512 when SimdPaths.Vector512Compiled: Vector512Kernel(input, output, packed, bias, pixels, cin, cout, panelStart, panelEnd); break;
+            case SimdPath.Vector256 when SimdPaths.Vector256Compiled: Vector256Kernel(input, output, packed, bias, pixels, cin, cout, panelStart, panelEnd); break;
             case SimdPath.Vector128: Vector128Kernel(input, output, packed, bias, pixels, cin, cout, panelStart, panelEnd); break;
             default: ScalarKernel(input, output, packed, bias, pixels, cin, cout, panelStart, panelEnd); break;
         }

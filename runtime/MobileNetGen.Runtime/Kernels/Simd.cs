@@ -4,6 +4,40 @@ using System.Runtime.Intrinsics;
 namespace MobileNetGen.Runtime.Kernels;
 
 /// <summary>
+/// Which SIMD paths this binary carries. Under the JIT every path runs on every CPU (a Vector512 the hardware lacks is
+/// emulated, slowly but with the same bits: that is how the tests check it on AVX2 machines). Under NativeAOT a path
+/// exists only when the binary's instruction set accelerates it (<c>MobileNetIsa</c>): both properties are then
+/// constants, and the compiler leaves out the kernels of the other paths (on x86-64-v3 the Vector512 ones, a quarter
+/// of the kernel code). The kernels test the path through these, never through <see cref="SimdPath"/> alone.
+/// </summary>
+public static class SimdPaths
+{
+    public static bool Vector512Compiled => Vector512.IsHardwareAccelerated || RuntimeFeature.IsDynamicCodeCompiled;
+    public static bool Vector256Compiled => Vector256.IsHardwareAccelerated || RuntimeFeature.IsDynamicCodeCompiled;
+    public static bool Vector128Compiled => Vector128.IsHardwareAccelerated || RuntimeFeature.IsDynamicCodeCompiled;
+
+    /// <summary>Whether <paramref name="path"/> can run in this binary.</summary>
+    public static bool IsCompiled(SimdPath path) => path switch
+    {
+        SimdPath.Vector512 => Vector512Compiled,
+        SimdPath.Vector256 => Vector256Compiled,
+        SimdPath.Vector128 => Vector128Compiled,
+        _ => true,
+    };
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool Is512(SimdPath path) => Vector512Compiled && path == SimdPath.Vector512;
+
+    /// <summary>Vector512 or Vector256: 8-lane blocks are used.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool AtLeast256(SimdPath path) => Is512(path) || (Vector256Compiled && path == SimdPath.Vector256);
+
+    /// <summary>Any vector path: 4-lane blocks are used.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool AtLeast128(SimdPath path) => AtLeast256(path) || (Vector128Compiled && path == SimdPath.Vector128);
+}
+
+/// <summary>
 /// One SIMD width as a type, so a kernel is written once and the JIT specializes it per width (generic methods over
 /// structs are compiled separately for each struct): <see cref="F32x16"/> (Vector512), <see cref="F32x8"/> (Vector256),
 /// <see cref="F32x4"/> (Vector128, the ARM64/NEON path) and <see cref="F32x1"/> (scalar). Every operation is the same

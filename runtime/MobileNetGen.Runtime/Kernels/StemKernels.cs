@@ -41,17 +41,17 @@ public static unsafe class StemKernels
         for (int outY = rowStart; outY < rowEnd; outY++)
         {
             int c = 0;
-            if (path == SimdPath.Vector512)
+            if (SimdPaths.Is512(path))
             {
                 for (; c + 32 <= cout; c += 32) Row<F32x16, Vector512<float>, TShape, Two>(input, output, packed, bias, outY, c);
                 for (; c + 16 <= cout; c += 16) Row<F32x16, Vector512<float>, TShape, One>(input, output, packed, bias, outY, c);
             }
-            if (path == SimdPath.Vector512 || path == SimdPath.Vector256)
+            if (SimdPaths.AtLeast256(path))
             {
                 for (; c + 16 <= cout; c += 16) Row<F32x8, Vector256<float>, TShape, Two>(input, output, packed, bias, outY, c);
                 for (; c + 8 <= cout; c += 8) Row<F32x8, Vector256<float>, TShape, One>(input, output, packed, bias, outY, c);
             }
-            if (path != SimdPath.Scalar)
+            if (SimdPaths.AtLeast128(path))
             {
                 for (; c + 8 <= cout; c += 8) Row<F32x4, Vector128<float>, TShape, Two>(input, output, packed, bias, outY, c);
                 for (; c + 4 <= cout; c += 4) Row<F32x4, Vector128<float>, TShape, One>(input, output, packed, bias, outY, c);

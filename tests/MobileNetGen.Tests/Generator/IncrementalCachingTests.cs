@@ -8,8 +8,8 @@ using Xunit;
 namespace MobileNetGen.Tests.Generator;
 
 /// <summary>
-/// The expensive steps (<c>Weights</c>: hashing the base64 text; <c>Plans</c>: decode, fold, pack) must not re-run for
-/// edits that do not concern them: the IDE re-runs generators on every keystroke.
+/// The planning steps (<c>Weights</c>: hashing each weights description; <c>Plans</c>: parsing it, validating, planning
+/// every layer) must not re-run for edits that do not concern them: the IDE re-runs generators on every keystroke.
 /// </summary>
 public class IncrementalCachingTests
 {

@@ -40,10 +40,13 @@ public sealed class PackageTests(ITestOutputHelper output)
         try
         {
             string repo = RepoPaths.Root;
-            Dotnet(repo, "pack", Path.Combine(repo, "runtime/MobileNetGen.Runtime/MobileNetGen.Runtime.csproj"), "-c", "Release", "-o", feed, "-nodeReuse:false");
-            Dotnet(repo, "pack", Path.Combine(repo, "packaging/MobileNetGen/MobileNetGen.csproj"), "-c", "Release", "-o", feed, "-nodeReuse:false");
-            Dotnet(repo, "pack", Path.Combine(repo, "packaging/MobileNetGen.Weights/MobileNetGen.Weights.csproj"), "-c", "Release", "-o", feed,
-                "-p:WeightsEntry=mobilenet_v1_0.25_224", "-nodeReuse:false");
+            // `dotnet pack` at the root gives exactly the publishable packages: the generator, the runtime, one weights package per entry.
+            Dotnet(repo, "pack", Path.Combine(repo, "MobileNetGen.sln"), "-c", "Release", "-o", feed, "-nodeReuse:false");
+            var expected = new[] { "MobileNetGen.0.1.0.nupkg", "MobileNetGen.Runtime.0.1.0.nupkg" }
+                .Concat(Directory.GetFiles(Path.Combine(repo, "weights"), "*.safetensors")
+                    .Select(f => $"MobileNetGen.Weights.{Path.GetFileNameWithoutExtension(f).Replace("mobilenet_v1_", "").Replace('.', '_')}.0.1.0.nupkg"))
+                .OrderBy(n => n, StringComparer.Ordinal).ToArray();
+            Assert.Equal(expected, Directory.GetFiles(feed).Select(Path.GetFileName).OrderBy(n => n, StringComparer.Ordinal).ToArray());
 
             // Package layout.
             using (var zip = ZipFile.OpenRead(Path.Combine(feed, "MobileNetGen.0.1.0.nupkg")))
