@@ -12,7 +12,12 @@ namespace MobileNetGen.Model
         public WeightsFormatException(string message, Exception inner) : base(message, inner) { }
     }
 
-    public enum TensorDType { F32, U8 }
+    /// <summary>
+    /// The element types a canonical file may hold: F32 (float weights), U8 (8-bit kernels, the uint8-quantized networks'
+    /// kernels) and I32 (the uint8-quantized networks' biases). New members go at the end: the numeric values are not
+    /// written anywhere, but callers may have switched on them.
+    /// </summary>
+    public enum TensorDType { F32, U8, I32 }
 
     /// <summary>One named tensor: row-major (C order) little-endian data.</summary>
     public sealed class Tensor
@@ -20,7 +25,7 @@ namespace MobileNetGen.Model
         public Tensor(string name, TensorDType dtype, int[] shape, byte[] data)
         {
             Name = name; DType = dtype; Shape = shape; Data = data;
-            long expected = ElementCount * (dtype == TensorDType.F32 ? 4 : 1);
+            long expected = ElementCount * ElementSize(dtype);
             if (data.LongLength != expected)
                 throw new WeightsFormatException($"tensor '{name}': {data.LongLength} bytes of data for shape [{string.Join(",", shape)}] {dtype} (expected {expected})");
         }
@@ -34,6 +39,27 @@ namespace MobileNetGen.Model
         }
 
         public static Tensor FromBytes(string name, int[] shape, byte[] values) => new Tensor(name, TensorDType.U8, shape, values);
+
+        /// <summary>An I32 tensor (little-endian, as safetensors stores it).</summary>
+        public static Tensor FromInt32s(string name, int[] shape, int[] values)
+        {
+            if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("big-endian hosts are not supported");
+            var bytes = new byte[values.Length * 4];
+            Buffer.BlockCopy(values, 0, bytes, 0, bytes.Length);
+            return new Tensor(name, TensorDType.I32, shape, bytes);
+        }
+
+        /// <summary>Bytes per element of <paramref name="dtype"/>.</summary>
+        public static int ElementSize(TensorDType dtype) => dtype == TensorDType.U8 ? 1 : 4;
+
+        /// <summary>The safetensors spelling of <paramref name="dtype"/>: <c>F32</c>, <c>U8</c>, <c>I32</c>.</summary>
+        public static string DTypeName(TensorDType dtype) => dtype switch
+        {
+            TensorDType.F32 => "F32",
+            TensorDType.U8 => "U8",
+            TensorDType.I32 => "I32",
+            _ => throw new ArgumentOutOfRangeException(nameof(dtype), dtype, "unknown dtype"),
+        };
 
         public string Name { get; }
         public TensorDType DType { get; }
@@ -51,6 +77,16 @@ namespace MobileNetGen.Model
             var f = new float[ElementCount];
             Buffer.BlockCopy(Data, 0, f, 0, Data.Length);
             return f;
+        }
+
+        /// <summary>The values of an I32 tensor.</summary>
+        public int[] ToInt32s()
+        {
+            if (DType != TensorDType.I32) throw new WeightsFormatException($"tensor '{Name}' is {DType}, expected I32");
+            if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("big-endian hosts are not supported");
+            var v = new int[ElementCount];
+            Buffer.BlockCopy(Data, 0, v, 0, Data.Length);
+            return v;
         }
     }
 
@@ -125,7 +161,8 @@ namespace MobileNetGen.Model
                 {
                     "F32" => TensorDType.F32,
                     "U8" => TensorDType.U8,
-                    string other => throw new WeightsFormatException($"tensor '{name}': dtype {other} is not supported (F32 and U8 are)"),
+                    "I32" => TensorDType.I32,
+                    string other => throw new WeightsFormatException($"tensor '{name}': dtype {other} is not supported (F32, U8 and I32 are)"),
                     _ => throw new WeightsFormatException($"tensor '{name}': missing dtype"),
                 };
                 if (!(info["shape"] is List<object?> shapeList)) throw new WeightsFormatException($"tensor '{name}': missing shape");
@@ -145,7 +182,7 @@ namespace MobileNetGen.Model
                 if (b0 < 0 || b1 < b0 || b1 > dataLen || b0 != Math.Floor(b0) || b1 != Math.Floor(b1))
                     throw new WeightsFormatException($"tensor '{name}': data_offsets [{b0}, {b1}] lie outside the {dataLen} data bytes (truncated file?)");
                 long begin = (long)b0, end = (long)b1;
-                long expected = elements * (dtype == TensorDType.F32 ? 4 : 1);
+                long expected = elements * Tensor.ElementSize(dtype);
                 if (end - begin != expected)
                     throw new WeightsFormatException($"tensor '{name}': {end - begin} data bytes for shape [{string.Join(",", shape)}] {dtype} (expected {expected})");
                 var data = new byte[expected];
@@ -176,7 +213,7 @@ namespace MobileNetGen.Model
             long offset = 0;
             foreach (var t in Tensors)
             {
-                sb.Append(',').Append(MiniJson.Quote(t.Name)).Append(":{\"dtype\":\"").Append(t.DType == TensorDType.F32 ? "F32" : "U8").Append("\",\"shape\":[");
+                sb.Append(',').Append(MiniJson.Quote(t.Name)).Append(":{\"dtype\":\"").Append(Tensor.DTypeName(t.DType)).Append("\",\"shape\":[");
                 sb.Append(string.Join(",", Array.ConvertAll(t.Shape, d => d.ToString(CultureInfo.InvariantCulture))));
                 sb.Append("],\"data_offsets\":[").Append(offset.ToString(CultureInfo.InvariantCulture)).Append(',');
                 offset += t.Data.LongLength;
