@@ -25,7 +25,7 @@ public static class FuzzSeeds
         FuzzTargets.Tfjs => new[] { ("custom_head.tfjs", Tfjs()), ("manifest_only.tfjs", TfjsManifestOnly()) },
         FuzzTargets.Weights => new[] { ("float.safetensors", Weights(quantized: false)), ("u8.safetensors", Weights(quantized: true)) },
         FuzzTargets.Image => Images(),
-        FuzzTargets.TfliteQuant => new[] { ("quant_custom_head.tflite", TfliteQuant()) },
+        FuzzTargets.TfliteQuant => new[] { ("quant_custom_head.tflite", TfliteQuant()), ("quant_float_ends.tflite", TfliteQuant(floatEnds: true)) },
         FuzzTargets.WeightsQuant => new[] { ("quant.safetensors", WeightsQuantized()) },
         _ => throw new ArgumentException($"unknown fuzz target '{target}'", nameof(target)),
     };
@@ -317,14 +317,16 @@ public static class FuzzSeeds
     /// quantization tables on every tensor, Conv2D/DepthwiseConv2D options (SAME, MobileNet's strides, RELU6), the global
     /// AVERAGE_POOL_2D, the logits CONV_2D, RESHAPE to [1,2], SOFTMAX; the constants' buffers point (offset/size) into one
     /// shared data region after the flatbuffer, and the labels come as an appended zip, as the metadata writer stores them.
+    /// With <paramref name="floatEnds"/> the model takes a float32 image through a leading QUANTIZE and ends in a DEQUANTIZE
+    /// (the form a converter gives when asked for float input and output): the same uint8 network.
     /// </summary>
-    public static byte[] TfliteQuant()
+    public static byte[] TfliteQuant(bool floatEnds = false)
     {
         var arch = new MobileNetV1Architecture(SeedVariant, 2);
         long region = arch.Layers.Where(l => l.Kind != LayerKind.GlobalAveragePool).Max(l => Math.Max(l.KernelElements, 4L * l.OutC));
-        byte[] fb = BuildTfliteQuant(arch, 1UL << 40);
+        byte[] fb = BuildTfliteQuant(arch, 1UL << 40, floatEnds);
         ulong offset = (ulong)((fb.Length + 15) & ~15);
-        fb = BuildTfliteQuant(arch, offset);
+        fb = BuildTfliteQuant(arch, offset, floatEnds);
         if ((ulong)((fb.Length + 15) & ~15) != offset) throw new InvalidOperationException("TFLite quant seed layout changed between passes");
         var file = new MemoryStream();
         file.Write(fb);
@@ -337,7 +339,7 @@ public static class FuzzSeeds
         return file.ToArray();
     }
 
-    private static byte[] BuildTfliteQuant(MobileNetV1Architecture arch, ulong dataOffset)
+    private static byte[] BuildTfliteQuant(MobileNetV1Architecture arch, ulong dataOffset, bool floatEnds)
     {
         var b = new FlatBufferBuilder(8192);
         int res = arch.Resolution;
@@ -370,10 +372,13 @@ public static class FuzzSeeds
             tensors.Add(b.EndTable());
             return tensors.Count - 1;
         }
-        const sbyte UInt8 = 3, Int32 = 2;
+        const sbyte UInt8 = 3, Int32 = 2, Float32 = 0;
         buffers.Add(EmptyBuffer());
-        int prev = Tensor(new[] { 1, res, res, 3 }, UInt8, 0, "input", SeedInput);
         var ops = new List<(int Opcode, int[] Inputs, int[] Outputs, byte OptionsType, int Options)>();
+        int modelInput = floatEnds ? Tensor(new[] { 1, res, res, 3 }, Float32, 0, "image", null) : -1;
+        int prev = Tensor(new[] { 1, res, res, 3 }, UInt8, 0, "input", SeedInput);
+        if (floatEnds) ops.Add((5, new[] { modelInput }, new[] { prev }, 0, 0)); // QUANTIZE
+        else modelInput = prev;
         var current = SeedInput;
         foreach (var l in arch.Layers)
         {
@@ -427,6 +432,12 @@ public static class FuzzSeeds
         int softmaxOptions = b.EndTable();
         int probs = Tensor(new[] { 1, arch.NumClasses }, UInt8, 0, "probabilities", SeedSoftmax);
         ops.Add((4, new[] { reshaped }, new[] { probs }, 9, softmaxOptions));
+        int modelOutput = probs;
+        if (floatEnds)
+        {
+            modelOutput = Tensor(new[] { 1, arch.NumClasses }, Float32, 0, "probabilities_float", null);
+            ops.Add((6, new[] { probs }, new[] { modelOutput }, 0, 0)); // DEQUANTIZE
+        }
 
         VectorOffset IntVector(int[] v) { b.StartVector(4, v.Length, 4); for (int i = v.Length - 1; i >= 0; i--) b.AddInt(v[i]); return b.EndVector(); }
         VectorOffset OffsetVector(List<int> v) { b.StartVector(4, v.Count, 4); for (int i = v.Count - 1; i >= 0; i--) b.AddOffset(v[i]); return b.EndVector(); }
@@ -447,7 +458,7 @@ public static class FuzzSeeds
             opOffsets.Add(b.EndTable());
         }
         var codes = new List<int>();
-        foreach (int builtin in new[] { 1, 3, 4, 22, 25 }) // AVERAGE_POOL_2D, CONV_2D, DEPTHWISE_CONV_2D, RESHAPE, SOFTMAX
+        foreach (int builtin in new[] { 1, 3, 4, 22, 25, 114, 6 }) // AVERAGE_POOL_2D, CONV_2D, DEPTHWISE_CONV_2D, RESHAPE, SOFTMAX, QUANTIZE, DEQUANTIZE
         {
             b.StartTable(4);
             b.AddSbyte(0, (sbyte)builtin, 0);
@@ -456,8 +467,8 @@ public static class FuzzSeeds
             codes.Add(b.EndTable());
         }
         var tensorsVec = OffsetVector(tensors);
-        var inputsVec = IntVector(new[] { 0 });
-        var outputsVec = IntVector(new[] { probs });
+        var inputsVec = IntVector(new[] { modelInput });
+        var outputsVec = IntVector(new[] { modelOutput });
         var opsVec = OffsetVector(opOffsets);
         var sgName = b.CreateString("main");
         b.StartTable(5);

@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using MobileNetGen.Fuzzing;
 using MobileNetGen.Importers;
 using MobileNetGen.Model;
 using MobileNetGen.Tests.Cli;
@@ -211,6 +212,21 @@ public class QuantizedTfliteImporterTests
         r = CliRunner.Run("import", SharedData.Model(e.Source), "-o", tmp.Path);
         Assert.NotEqual(0, r.ExitCode);
         Assert.Contains("--head", r.Stderr);
+    }
+
+    [Fact]
+    public void Leading_QUANTIZE_and_trailing_DEQUANTIZE_give_the_same_uint8_network()
+    {
+        using var tmp = new Importers.TempFolder();
+        var plain = MobileNetImporter.Import(tmp.File("plain.tflite", FuzzSeeds.TfliteQuant()), new ImportOptions());
+        var ends = MobileNetImporter.Import(tmp.File("ends.tflite", FuzzSeeds.TfliteQuant(floatEnds: true)), new ImportOptions());
+        Assert.Equal(QuantizedGolden.NetworkSha256(plain), QuantizedGolden.NetworkSha256(ends));
+        Assert.Contains("leading QUANTIZE", ends.GetMetadata("note"));
+        Assert.Contains("trailing DEQUANTIZE is dropped", ends.GetMetadata("note"));
+        // A custom 2-class head: labels from the appended metadata zip, the _custom entry name.
+        Assert.Equal("mobilenet_v1_0.25_128_quant_custom", plain.GetMetadata("name"));
+        Assert.Equal(new[] { "fork", "spoon" }, CanonicalWeights.ParseLabelsJson(plain.GetMetadata("labels_json")!));
+        Assert.Equal("false", plain.GetMetadata("background_class"));
     }
 
     private static string Sha256(string path) => Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(path))).ToLowerInvariant();
