@@ -25,3 +25,13 @@ run import ../shared/models/slim-2017-weight-quantized/mobilenet_v1_0.75_128/qua
 
 # TFLite 2018 re-release (a different training run), float, BatchNorm folded by the converter
 run import ../shared/models/tflite-2018/mobilenet_v1_0.25_224_1_default_1.tflite --variant 0.25_224 --name mobilenet_v1_0.25_224_tflite2018 -o weights
+
+# Google's fully quantized uint8 classifiers (quantization-aware training; TOCO 2018 and Coral's MLIR re-exports):
+# uint8 kernels, int32 biases and every tensor's scale and zero point kept as published (weights/README.md,
+# "Quantized (uint8) entries"). The 1.0_224 network is published as two files (backbone + classifier head): --head joins them.
+run import ../shared/models/tflite-quant-2018/mobilenet_v1_0.25_224_quant.tflite -o weights
+run import ../shared/models/tflite-quant-2018/mobilenet_v1_0.25_128_quant.tflite -o weights
+run import ../shared/models/tflite-quant-2018/mobilenet_v1_0.5_160_quant.tflite -o weights
+run import ../shared/models/tflite-quant-2018/mobilenet_v1_0.75_192_quant.tflite -o weights
+run import ../shared/models/tflite-quant-2018/coral-1.0_224-split/mobilenet_v1_1.0_224_quant_embedding_extractor.tflite \
+    --head ../shared/models/tflite-quant-2018/coral-1.0_224-split/mobilenet_quant_v1_224_head_layers.tflite -o weights

@@ -71,8 +71,12 @@ internal static class ImportCommon
                                   "that is not MobileNet v1 at width 1.0, 0.75, 0.50 or 0.25");
     }
 
-    /// <summary>Combines what the model says (α always, resolution when it carries one) with the <c>--variant</c> option.</summary>
-    public static VariantName ResolveVariant(double modelAlpha, int? modelResolution, ImportOptions options, string where)
+    /// <summary>
+    /// Combines what the model says (α always, resolution when it carries one, float or uint8-quantized) with the
+    /// <c>--variant</c> option. A quantized model takes <c>--variant 0.25_224</c> or <c>0.25_224_quant</c> and gives the
+    /// <c>_quant</c> variant; a float model refuses a <c>_quant</c> variant.
+    /// </summary>
+    public static VariantName ResolveVariant(double modelAlpha, int? modelResolution, ImportOptions options, string where, bool modelQuantized = false)
     {
         if (options.Variant is VariantName v)
         {
@@ -80,13 +84,15 @@ internal static class ImportCommon
                 throw new ImportException($"{where}: --variant {v} contradicts the model, whose tensor shapes give width {new VariantName(modelAlpha, v.Resolution).AlphaText}");
             if (modelResolution is int r && r != v.Resolution)
                 throw new ImportException($"{where}: --variant {v} contradicts the model, whose input is {r}x{r}");
-            return v;
+            if (v.Quantized && !modelQuantized)
+                throw new ImportException($"{where}: --variant {v} names the uint8-quantized network, but the model is a float one (use --variant {v.AsFloat})");
+            return modelQuantized ? v.AsQuantized : v;
         }
         if (modelResolution is not int res)
-            throw new ImportException($"{where}: the model does not state its input resolution; pass --variant (e.g. {new VariantName(modelAlpha, 224)})");
+            throw new ImportException($"{where}: the model does not state its input resolution; pass --variant (e.g. {new VariantName(modelAlpha, 224, modelQuantized)})");
         if (Array.IndexOf(VariantName.Resolutions, res) < 0)
             throw new ImportException($"{where}: input resolution {res} is not one of the published MobileNet v1 resolutions (224, 192, 160, 128)");
-        return new VariantName(modelAlpha, res);
+        return new VariantName(modelAlpha, res, modelQuantized);
     }
 
     /// <summary>Largest labels file read (a label per line).</summary>
@@ -193,7 +199,7 @@ internal static class ImportCommon
         int slash = sourceLabel.IndexOf('/');
         string first = slash > 0 ? sourceLabel[..slash] : "";
         if (first.StartsWith("slim-2017", StringComparison.Ordinal)) return "slim-2017";
-        if (first is "keras-tfjs" or "tflite-2018") return first;
+        if (first is "keras-tfjs" or "tflite-2018" or "tflite-quant-2018") return first;
         return fallback;
     }
 
@@ -265,9 +271,9 @@ internal static class ImportCommon
     }
 
     /// <summary>HWIO kernel from TFLite's OHWI (and [1,H,W,C] depthwise, which has the same memory order as [H,W,C,1]).</summary>
-    public static float[] OhwiToHwio(float[] src, int o, int h, int w, int i)
+    public static T[] OhwiToHwio<T>(T[] src, int o, int h, int w, int i)
     {
-        var dst = new float[src.Length];
+        var dst = new T[src.Length];
         for (int oo = 0; oo < o; oo++)
             for (int hh = 0; hh < h; hh++)
                 for (int ww = 0; ww < w; ww++)

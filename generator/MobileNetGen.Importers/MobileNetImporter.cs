@@ -21,6 +21,12 @@ public sealed class ImportOptions
     public string? LabelsPath { get; init; }
     /// <summary>Labels given in code instead of <see cref="LabelsPath"/> (same rules); <see cref="LabelsPath"/> wins when both are set.</summary>
     public IReadOnlyList<string>? Labels { get; init; }
+    /// <summary>
+    /// The classifier head of a network published as two TFLite files (<c>--head</c>): the source is then the backbone up to
+    /// the pooled features, this file the logits (and softmax). Both are uint8-quantized TFLite models and the head's input
+    /// quantization must equal the backbone's output; the result is one canonical model. See <see cref="MobileNetImporter.ImportPair"/>.
+    /// </summary>
+    public string? HeadPath { get; init; }
 }
 
 /// <summary>Imports Google's published MobileNet v1 weights into the canonical MobileNetGen safetensors representation.</summary>
@@ -36,6 +42,8 @@ public static class MobileNetImporter
         ArgumentNullException.ThrowIfNull(sourcePath);
         ArgumentNullException.ThrowIfNull(options);
         if (sourcePath.Length == 0) throw new ImportException("the source path is empty");
+        if (options.HeadPath != null && !sourcePath.EndsWith(".tflite", StringComparison.OrdinalIgnoreCase))
+            throw new ImportException($"'{sourcePath}': a separate classifier head (--head) is supported for TFLite models only (backbone and head both *.tflite)");
         if (Directory.Exists(sourcePath))
         {
             string json = Path.Combine(sourcePath, "model.json");
@@ -47,5 +55,25 @@ public static class MobileNetImporter
         if (ext == ".tflite") return TfliteImporter.Import(sourcePath, options);
         if (ext == ".json") return TfjsImporter.Import(sourcePath, options);
         throw new ImportException($"'{sourcePath}': unknown format (expected a TensorFlow frozen graph *.pb, a TF.js model.json or its directory, or a *.tflite file)");
+    }
+
+    /// <summary>
+    /// Imports a uint8-quantized MobileNet v1 published as two TFLite files — <paramref name="extractorPath"/>, the backbone up
+    /// to the pooled features (e.g. Coral's <c>mobilenet_v1_1.0_224_quant_embedding_extractor.tflite</c>), and
+    /// <paramref name="headPath"/>, the logits and softmax (<c>mobilenet_quant_v1_224_head_layers.tflite</c>) — as ONE canonical
+    /// model (default name <c>mobilenet_v1_{α}_{res}_quant</c>). The head's input quantization (scale, zero point) and shape
+    /// must equal the extractor's output. Same as <see cref="Import"/> with <see cref="ImportOptions.HeadPath"/> set.
+    /// </summary>
+    public static SafeTensorsFile ImportPair(string extractorPath, string headPath, ImportOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(extractorPath);
+        ArgumentNullException.ThrowIfNull(headPath);
+        ArgumentNullException.ThrowIfNull(options);
+        if (headPath.Length == 0) throw new ImportException("the head path is empty");
+        return Import(extractorPath, new ImportOptions
+        {
+            Variant = options.Variant, Name = options.Name, SourceLabel = options.SourceLabel, Release = options.Release,
+            LabelsPath = options.LabelsPath, Labels = options.Labels, HeadPath = headPath,
+        });
     }
 }

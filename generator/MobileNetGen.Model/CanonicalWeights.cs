@@ -16,7 +16,7 @@ namespace MobileNetGen.Model
     /// </list>
     /// Metadata (<c>__metadata__</c>, all strings) is described by the constants below; see weights/README.md.
     /// </summary>
-    public static class CanonicalWeights
+    public static partial class CanonicalWeights
     {
         public const string FormatVersion = "mobilenetgen/1";
 
@@ -39,11 +39,17 @@ namespace MobileNetGen.Model
             public const string LabelsJson = "labels_json";          // custom heads: JSON array of num_classes strings (output order)
             public const string Seed = "synthetic_seed";
             public const string Note = "note";
+            public const string Precision = "precision";             // uint8 for the fully quantized networks; absent = float32
+            public const string Quantization = "quantization";       // uint8 files: every tensor's scale and zero point (JSON, see CanonicalWeights.Quantized.cs)
+            public const string HeadSource = "head_source";          // a network imported from two files (backbone + head): the head's source path
+            public const string HeadSourceSha256 = "head_source_sha256";
         }
 
         public const string GenuineFloat = "genuine-float";
         public const string Genuine8Bit = "genuine-8bit";
         public const string Synthetic = "synthetic";
+        /// <summary>Metadata <c>weights</c> of Google's fully quantized (uint8 activations and weights, int32 biases) networks.</summary>
+        public const string GenuineUInt8 = "genuine-uint8";
 
         /// <summary>How a weights kind is shown in lists and tables: "genuine float", "genuine 8-bit weights", "SYNTHETIC (speed only)".</summary>
         public static string KindLabel(string kind) => kind switch
@@ -141,8 +147,11 @@ namespace MobileNetGen.Model
             return new MobileNetV1Architecture(alpha, res, classes);
         }
 
-        /// <summary>Every problem with the file against the architecture (missing tensors, wrong shapes or dtypes, NaN or
-        /// infinity in a float tensor); empty when it is valid.</summary>
+        /// <summary>
+        /// Every problem with a float file (F32 kernels or 8-bit MIN_FIRST kernels) against the architecture (missing tensors,
+        /// wrong shapes or dtypes); empty when it is valid. A uint8-quantized file (<c>precision = uint8</c>, I32 biases) is
+        /// reported as such: it is checked by <see cref="ValidateQuantized"/>, not here.
+        /// </summary>
         public static List<string> Validate(SafeTensorsFile file, MobileNetV1Architecture arch)
         {
             var problems = ValidateStructure(file, arch);
@@ -158,13 +167,17 @@ namespace MobileNetGen.Model
         public static List<string> ValidateStructure(ITensorDirectory file, MobileNetV1Architecture arch)
         {
             var problems = new List<string>();
+            string? precision = file.GetMetadata(Keys.Precision);
+            if (precision != null && precision != PrecisionFloat32)
+                problems.Add($"metadata precision is '{precision}': this is not a float weights file" +
+                             (precision == PrecisionUInt8 ? " but a uint8-quantized one (see CanonicalWeights.ValidateQuantized)" : ""));
             void Check(string name, int[] shape, bool allowU8)
             {
                 var t = file.FindEntry(name);
                 if (t == null) { problems.Add($"tensor '{name}' is missing (expected shape [{string.Join(",", shape)}])"); return; }
                 if (!SameShape(t.Shape, shape)) problems.Add($"tensor '{name}' has shape {t.ShapeText}, the architecture needs [{string.Join(",", shape)}]");
-                if (t.DType == TensorDType.I32) problems.Add($"tensor '{name}' is I32; float models hold F32 tensors (and U8 kernels)");
                 if (t.DType == TensorDType.U8 && !allowU8) problems.Add($"tensor '{name}' is U8; only kernels may be 8-bit");
+                if (t.DType == TensorDType.I32) problems.Add($"tensor '{name}' is I32; float weights files hold F32 (and U8 kernels) only");
                 if (t.DType == TensorDType.U8)
                 {
                     foreach (var mm in new[] { name + ".min", name + ".max" })

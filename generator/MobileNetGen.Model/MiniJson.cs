@@ -23,6 +23,8 @@ namespace MobileNetGen.Model
                 get { foreach (var m in Members) if (m.Key == key) return m.Value; return null; }
             }
             public bool ContainsKey(string key) { foreach (var m in Members) if (m.Key == key) return true; return false; }
+            /// <summary>Appends a member (no check for an existing one of the same name); returns this object.</summary>
+            public JsonObject Add(string key, object? value) { Members.Add(new KeyValuePair<string, object?>(key, value)); return this; }
         }
 
         public static object? Parse(string text)
@@ -145,6 +147,59 @@ namespace MobileNetGen.Model
                 }
                 else if (c < ' ') throw Error(p, "control character in string");
                 else sb.Append(c);
+            }
+        }
+
+        /// <summary>
+        /// Serializes a value of the kinds <see cref="Parse"/> returns (plus <see cref="int"/> and <see cref="long"/>), compactly
+        /// (no whitespace), objects in member order. Numbers are written in their shortest round-trip form; NaN and
+        /// infinities are refused (JSON has no spelling for them).
+        /// </summary>
+        public static string Write(object? value)
+        {
+            var sb = new StringBuilder();
+            WriteValue(sb, value, 0);
+            return sb.ToString();
+        }
+
+        private static void WriteValue(StringBuilder sb, object? value, int depth)
+        {
+            if (depth > MaxDepth) throw new ArgumentException("JSON value nested too deeply");
+            switch (value)
+            {
+                case null: sb.Append("null"); break;
+                case bool b: sb.Append(b ? "true" : "false"); break;
+                case string s: sb.Append(Quote(s)); break;
+                case int i: sb.Append(i.ToString(CultureInfo.InvariantCulture)); break;
+                case long l: sb.Append(l.ToString(CultureInfo.InvariantCulture)); break;
+                case double d:
+                    if (double.IsNaN(d) || double.IsInfinity(d)) throw new ArgumentException($"JSON cannot hold the number {d}");
+                    sb.Append(d.ToString("R", CultureInfo.InvariantCulture));
+                    break;
+                case JsonObject o:
+                {
+                    sb.Append('{');
+                    for (int k = 0; k < o.Members.Count; k++)
+                    {
+                        if (k > 0) sb.Append(',');
+                        sb.Append(Quote(o.Members[k].Key)).Append(':');
+                        WriteValue(sb, o.Members[k].Value, depth + 1);
+                    }
+                    sb.Append('}');
+                    break;
+                }
+                case List<object?> list:
+                {
+                    sb.Append('[');
+                    for (int k = 0; k < list.Count; k++)
+                    {
+                        if (k > 0) sb.Append(',');
+                        WriteValue(sb, list[k], depth + 1);
+                    }
+                    sb.Append(']');
+                    break;
+                }
+                default: throw new ArgumentException($"JSON cannot hold a {value.GetType().Name}");
             }
         }
 

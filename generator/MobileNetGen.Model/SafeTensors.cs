@@ -12,7 +12,11 @@ namespace MobileNetGen.Model
         public WeightsFormatException(string message, Exception inner) : base(message, inner) { }
     }
 
-    /// <summary>Element types of the canonical weights: float32 kernels and BatchNorm, 8-bit kernels, int32 biases of integer models.</summary>
+    /// <summary>
+    /// The element types a canonical file may hold: F32 (float weights), U8 (8-bit kernels, the uint8-quantized networks'
+    /// kernels) and I32 (the uint8-quantized networks' biases). New members go at the end: the numeric values are not
+    /// written anywhere, but callers may have switched on them.
+    /// </summary>
     public enum TensorDType { F32, U8, I32 }
 
     /// <summary>One named tensor: row-major (C order) little-endian data.</summary>
@@ -36,6 +40,27 @@ namespace MobileNetGen.Model
 
         public static Tensor FromBytes(string name, int[] shape, byte[] values) => new Tensor(name, TensorDType.U8, shape, values);
 
+        /// <summary>An I32 tensor (little-endian, as safetensors stores it).</summary>
+        public static Tensor FromInt32s(string name, int[] shape, int[] values)
+        {
+            if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("big-endian hosts are not supported");
+            var bytes = new byte[values.Length * 4];
+            Buffer.BlockCopy(values, 0, bytes, 0, bytes.Length);
+            return new Tensor(name, TensorDType.I32, shape, bytes);
+        }
+
+        /// <summary>Bytes per element of <paramref name="dtype"/>.</summary>
+        public static int ElementSize(TensorDType dtype) => dtype == TensorDType.U8 ? 1 : 4;
+
+        /// <summary>The safetensors spelling of <paramref name="dtype"/>: <c>F32</c>, <c>U8</c>, <c>I32</c>.</summary>
+        public static string DTypeName(TensorDType dtype) => dtype switch
+        {
+            TensorDType.F32 => "F32",
+            TensorDType.U8 => "U8",
+            TensorDType.I32 => "I32",
+            _ => throw new ArgumentOutOfRangeException(nameof(dtype), dtype, "unknown dtype"),
+        };
+
         public string Name { get; }
         public TensorDType DType { get; }
         public int[] Shape { get; }
@@ -52,6 +77,16 @@ namespace MobileNetGen.Model
             var f = new float[ElementCount];
             Buffer.BlockCopy(Data, 0, f, 0, Data.Length);
             return f;
+        }
+
+        /// <summary>The values of an I32 tensor.</summary>
+        public int[] ToInt32s()
+        {
+            if (DType != TensorDType.I32) throw new WeightsFormatException($"tensor '{Name}' is {DType}, expected I32");
+            if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("big-endian hosts are not supported");
+            var v = new int[ElementCount];
+            Buffer.BlockCopy(Data, 0, v, 0, Data.Length);
+            return v;
         }
     }
 

@@ -35,14 +35,9 @@ namespace MobileNetGen.Model
         public long ElementCount { get { long n = 1; foreach (int d in Shape) n *= d; return n; } }
         public string ShapeText => "[" + string.Join(",", Shape) + "]";
 
-        public static int ElementSize(TensorDType dtype) => dtype == TensorDType.U8 ? 1 : 4;
+        public static int ElementSize(TensorDType dtype) => Tensor.ElementSize(dtype);
 
-        public static string DTypeName(TensorDType dtype) => dtype switch
-        {
-            TensorDType.F32 => "F32",
-            TensorDType.U8 => "U8",
-            _ => "I32",
-        };
+        public static string DTypeName(TensorDType dtype) => Tensor.DTypeName(dtype);
 
         public bool Equals(TensorEntry? other)
         {

@@ -17,6 +17,10 @@ namespace MobileNetGen.Model
 
         public static SafeTensorsFile Create(VariantName variant, ulong seed = DefaultSeed, int numClasses = 1001)
         {
+            // Synthetic weights are float weights: labelling them with a _quant variant would present a float network as
+            // the uint8-quantized one.
+            if (variant.Quantized)
+                throw new ArgumentException($"synthetic weights are float; there are no synthetic weights for the uint8-quantized variant {variant} (use {variant.AsFloat})", nameof(variant));
             var arch = new MobileNetV1Architecture(variant, numClasses);
             var rng = new SplitMix64(seed);
             var tensors = new List<Tensor>();

@@ -25,6 +25,8 @@ public static class FuzzSeeds
         FuzzTargets.Tfjs => new[] { ("custom_head.tfjs", Tfjs()), ("manifest_only.tfjs", TfjsManifestOnly()) },
         FuzzTargets.Weights => new[] { ("float.safetensors", Weights(quantized: false)), ("u8.safetensors", Weights(quantized: true)) },
         FuzzTargets.Image => Images(),
+        FuzzTargets.TfliteQuant => new[] { ("quant_custom_head.tflite", TfliteQuant()), ("quant_float_ends.tflite", TfliteQuant(floatEnds: true)) },
+        FuzzTargets.WeightsQuant => new[] { ("quant.safetensors", WeightsQuantized()) },
         _ => throw new ArgumentException($"unknown fuzz target '{target}'", nameof(target)),
     };
 
@@ -298,6 +300,248 @@ public static class FuzzSeeds
         var e = zip.CreateEntry("labels.txt", CompressionLevel.NoCompression);
         using var s = e.Open();
         s.Write(Encoding.UTF8.GetBytes(labels));
+    }
+
+    // ---------------------------------------------------------------- uint8-quantized TFLite and canonical files
+
+    // The quantization every seed layer shares: uint8 activations in [0, 6] (ReLU6), weights around 128, int32 biases at
+    // input scale × weight scale (a float product, as TFLite checks it), logits at 0.1 / 100, softmax output 1/256 / 0.
+    private static readonly (float Scale, long ZeroPoint) SeedInput = (1f / 128, 128);
+    private static readonly (float Scale, long ZeroPoint) SeedActivation = (6f / 255, 0);
+    private static readonly (float Scale, long ZeroPoint) SeedWeight = (0.02f, 128);
+    private static readonly (float Scale, long ZeroPoint) SeedLogits = (0.1f, 100);
+    private static readonly (float Scale, long ZeroPoint) SeedSoftmax = (1f / 256, 0);
+
+    /// <summary>
+    /// A uint8 fully quantized MobileNet v1 0.25_128 TFLite model with a 2-class head, in the MLIR converter's form: per-tensor
+    /// quantization tables on every tensor, Conv2D/DepthwiseConv2D options (SAME, MobileNet's strides, RELU6), the global
+    /// AVERAGE_POOL_2D, the logits CONV_2D, RESHAPE to [1,2], SOFTMAX; the constants' buffers point (offset/size) into one
+    /// shared data region after the flatbuffer, and the labels come as an appended zip, as the metadata writer stores them.
+    /// With <paramref name="floatEnds"/> the model takes a float32 image through a leading QUANTIZE and ends in a DEQUANTIZE
+    /// (the form a converter gives when asked for float input and output): the same uint8 network.
+    /// </summary>
+    public static byte[] TfliteQuant(bool floatEnds = false)
+    {
+        var arch = new MobileNetV1Architecture(SeedVariant, 2);
+        long region = arch.Layers.Where(l => l.Kind != LayerKind.GlobalAveragePool).Max(l => Math.Max(l.KernelElements, 4L * l.OutC));
+        byte[] fb = BuildTfliteQuant(arch, 1UL << 40, floatEnds);
+        ulong offset = (ulong)((fb.Length + 15) & ~15);
+        fb = BuildTfliteQuant(arch, offset, floatEnds);
+        if ((ulong)((fb.Length + 15) & ~15) != offset) throw new InvalidOperationException("TFLite quant seed layout changed between passes");
+        var file = new MemoryStream();
+        file.Write(fb);
+        file.Write(new byte[(int)offset - fb.Length]);
+        // Weights near their zero point (128 ± 3) and small biases, so that activations stay in range: bytes 125..131.
+        var data = new byte[region];
+        for (int i = 0; i < data.Length; i++) data[i] = (byte)(125 + i % 7);
+        file.Write(data);
+        AppendLabelsZip(file, "fork\nspoon\n");
+        return file.ToArray();
+    }
+
+    private static byte[] BuildTfliteQuant(MobileNetV1Architecture arch, ulong dataOffset, bool floatEnds)
+    {
+        var b = new FlatBufferBuilder(8192);
+        int res = arch.Resolution;
+        var tensors = new List<int>();
+        var buffers = new List<int>();
+        int EmptyBuffer() { b.StartTable(3); return b.EndTable(); }
+        int DataBuffer(long bytes) { b.StartTable(3); b.AddUlong(1, dataOffset, 0); b.AddUlong(2, (ulong)bytes, 0); return b.EndTable(); }
+        int Quant(float scale, long zeroPoint)
+        {
+            b.StartVector(4, 1, 4); b.AddFloat(scale); var sc = b.EndVector();
+            b.StartVector(8, 1, 8); b.AddLong(zeroPoint); var zp = b.EndVector();
+            b.StartTable(7);
+            b.AddOffset(2, sc.Value, 0);
+            b.AddOffset(3, zp.Value, 0);
+            return b.EndTable();
+        }
+        int Tensor(int[] shape, sbyte type, uint buffer, string name, (float Scale, long ZeroPoint)? q)
+        {
+            var nameOff = b.CreateString(name);
+            b.StartVector(4, shape.Length, 4);
+            for (int i = shape.Length - 1; i >= 0; i--) b.AddInt(shape[i]);
+            var shapeOff = b.EndVector();
+            int quant = q is { } qq ? Quant(qq.Scale, qq.ZeroPoint) : 0;
+            b.StartTable(5);
+            b.AddOffset(0, shapeOff.Value, 0);
+            b.AddSbyte(1, type, -1); // forced: FLOAT32 = 0 is the default
+            b.AddUint(2, buffer, 0);
+            b.AddOffset(3, nameOff.Value, 0);
+            if (quant != 0) b.AddOffset(4, quant, 0);
+            tensors.Add(b.EndTable());
+            return tensors.Count - 1;
+        }
+        const sbyte UInt8 = 3, Int32 = 2, Float32 = 0;
+        buffers.Add(EmptyBuffer());
+        var ops = new List<(int Opcode, int[] Inputs, int[] Outputs, byte OptionsType, int Options)>();
+        int modelInput = floatEnds ? Tensor(new[] { 1, res, res, 3 }, Float32, 0, "image", null) : -1;
+        int prev = Tensor(new[] { 1, res, res, 3 }, UInt8, 0, "input", SeedInput);
+        if (floatEnds) ops.Add((5, new[] { modelInput }, new[] { prev }, 0, 0)); // QUANTIZE
+        else modelInput = prev;
+        var current = SeedInput;
+        foreach (var l in arch.Layers)
+        {
+            if (l.Kind == LayerKind.GlobalAveragePool)
+            {
+                b.StartTable(6);
+                b.AddSbyte(0, 1, 0);               // padding VALID
+                b.AddInt(1, 2, 0); b.AddInt(2, 2, 0); // stride 2 (as Google's files; the window is the whole map)
+                b.AddInt(3, l.InW, 0); b.AddInt(4, l.InH, 0);
+                int poolOptions = b.EndTable();
+                int pooled = Tensor(new[] { 1, 1, 1, l.OutC }, UInt8, 0, "pool", current);
+                ops.Add((0, new[] { prev }, new[] { pooled }, 5, poolOptions));
+                prev = pooled;
+                continue;
+            }
+            bool dw = l.Kind == LayerKind.Depthwise3x3;
+            bool logits = l.Kind == LayerKind.Logits;
+            int[] k = l.KernelShape; // HWIO
+            int[] filterShape = dw ? new[] { 1, k[0], k[1], k[2] } : new[] { k[3], k[0], k[1], k[2] };
+            buffers.Add(DataBuffer(l.KernelElements));
+            int filter = Tensor(filterShape, UInt8, (uint)(buffers.Count - 1), l.Name + "/filter", SeedWeight);
+            buffers.Add(DataBuffer(4L * l.OutC));
+            float biasScale = current.Scale * SeedWeight.Scale;
+            int bias = Tensor(new[] { l.OutC }, Int32, (uint)(buffers.Count - 1), l.Name + "/bias", (biasScale, 0));
+            var outQ = logits ? SeedLogits : SeedActivation;
+            int output = Tensor(new[] { 1, l.OutH, l.OutW, l.OutC }, UInt8, 0, l.Name + "/out", outQ);
+            int options;
+            if (dw)
+            {
+                b.StartTable(7);
+                b.AddInt(1, l.Stride, 0); b.AddInt(2, l.Stride, 0);
+                b.AddInt(3, 1, 0);                   // depth_multiplier
+                b.AddSbyte(4, 3, 0);                 // RELU6
+                options = b.EndTable();
+            }
+            else
+            {
+                b.StartTable(6);
+                b.AddInt(1, l.Stride, 0); b.AddInt(2, l.Stride, 0);
+                if (!logits) b.AddSbyte(3, 3, 0);    // RELU6 (the logits: NONE)
+                options = b.EndTable();
+            }
+            ops.Add((dw ? 2 : 1, new[] { prev, filter, bias }, new[] { output }, (byte)(dw ? 2 : 1), options));
+            prev = output;
+            current = outQ;
+        }
+        int reshaped = Tensor(new[] { 1, arch.NumClasses }, UInt8, 0, "logits/reshape", SeedLogits);
+        ops.Add((3, new[] { prev }, new[] { reshaped }, 0, 0));
+        b.StartTable(1);
+        b.AddFloat(0, 1f, 0);
+        int softmaxOptions = b.EndTable();
+        int probs = Tensor(new[] { 1, arch.NumClasses }, UInt8, 0, "probabilities", SeedSoftmax);
+        ops.Add((4, new[] { reshaped }, new[] { probs }, 9, softmaxOptions));
+        int modelOutput = probs;
+        if (floatEnds)
+        {
+            modelOutput = Tensor(new[] { 1, arch.NumClasses }, Float32, 0, "probabilities_float", null);
+            ops.Add((6, new[] { probs }, new[] { modelOutput }, 0, 0)); // DEQUANTIZE
+        }
+
+        VectorOffset IntVector(int[] v) { b.StartVector(4, v.Length, 4); for (int i = v.Length - 1; i >= 0; i--) b.AddInt(v[i]); return b.EndVector(); }
+        VectorOffset OffsetVector(List<int> v) { b.StartVector(4, v.Count, 4); for (int i = v.Count - 1; i >= 0; i--) b.AddOffset(v[i]); return b.EndVector(); }
+        var opOffsets = new List<int>();
+        foreach (var (opcode, inputs, outputs, optionsType, options) in ops)
+        {
+            var ins = IntVector(inputs);
+            var outs = IntVector(outputs);
+            b.StartTable(5);
+            b.AddUint(0, (uint)opcode, 0);
+            b.AddOffset(1, ins.Value, 0);
+            b.AddOffset(2, outs.Value, 0);
+            if (optionsType != 0)
+            {
+                b.AddByte(3, optionsType, 0);
+                b.AddOffset(4, options, 0);
+            }
+            opOffsets.Add(b.EndTable());
+        }
+        var codes = new List<int>();
+        foreach (int builtin in new[] { 1, 3, 4, 22, 25, 114, 6 }) // AVERAGE_POOL_2D, CONV_2D, DEPTHWISE_CONV_2D, RESHAPE, SOFTMAX, QUANTIZE, DEQUANTIZE
+        {
+            b.StartTable(4);
+            b.AddSbyte(0, (sbyte)builtin, 0);
+            b.AddInt(2, 1, 0);
+            b.AddInt(3, builtin, 0);
+            codes.Add(b.EndTable());
+        }
+        var tensorsVec = OffsetVector(tensors);
+        var inputsVec = IntVector(new[] { modelInput });
+        var outputsVec = IntVector(new[] { modelOutput });
+        var opsVec = OffsetVector(opOffsets);
+        var sgName = b.CreateString("main");
+        b.StartTable(5);
+        b.AddOffset(0, tensorsVec.Value, 0);
+        b.AddOffset(1, inputsVec.Value, 0);
+        b.AddOffset(2, outputsVec.Value, 0);
+        b.AddOffset(3, opsVec.Value, 0);
+        b.AddOffset(4, sgName.Value, 0);
+        int subgraph = b.EndTable();
+        var codesVec = OffsetVector(codes);
+        var sgVec = OffsetVector(new List<int> { subgraph });
+        var desc = b.CreateString("MobileNetGen uint8 fuzz seed");
+        var buffersVec = OffsetVector(buffers);
+        b.StartTable(5);
+        b.AddUint(0, 3, 0);
+        b.AddOffset(1, codesVec.Value, 0);
+        b.AddOffset(2, sgVec.Value, 0);
+        b.AddOffset(3, desc.Value, 0);
+        b.AddOffset(4, buffersVec.Value, 0);
+        int model = b.EndTable();
+        b.Finish(model, "TFL3");
+        return b.SizedByteArray();
+    }
+
+    /// <summary>
+    /// A uint8 canonical file for α = 0.01 (8–10 channels), 32 px, 3 classes with labels, every quantization consistent;
+    /// activations (ReLU6) at <paramref name="activationScale"/> (6/255: the clamp is the whole uint8 range).
+    /// </summary>
+    public static byte[] WeightsQuantized(float activationScale = 6f / 255)
+    {
+        var arch = new MobileNetV1Architecture(0.01, 32, 3);
+        var rng = new SyntheticWeights.SplitMix64(11);
+        var tensors = new List<Tensor>();
+        var layers = new List<QuantizedConvLayer>();
+        QuantizedPool? pool = null;
+        var current = new QuantParams(SeedInput.Scale, (int)SeedInput.ZeroPoint);
+        var weight = new QuantParams(SeedWeight.Scale, (int)SeedWeight.ZeroPoint);
+        foreach (var l in arch.Layers)
+        {
+            if (l.Kind == LayerKind.GlobalAveragePool)
+            {
+                pool = new QuantizedPool(current, current, QuantizedActivation.None);
+                continue;
+            }
+            var q = new byte[l.KernelElements];
+            for (int i = 0; i < q.Length; i++) q[i] = (byte)rng.Next();
+            var bias = new int[l.OutC];
+            for (int i = 0; i < bias.Length; i++) bias[i] = (int)(rng.Next() % 2001) - 1000;
+            tensors.Add(Tensor.FromBytes(CanonicalWeights.Kernel(l), l.KernelShape, q));
+            tensors.Add(Tensor.FromInt32s(CanonicalWeights.Bias(l), new[] { l.OutC }, bias));
+            bool logits = l.Kind == LayerKind.Logits;
+            var output = logits ? new QuantParams(SeedLogits.Scale, (int)SeedLogits.ZeroPoint) : new QuantParams(activationScale, 0);
+            layers.Add(new QuantizedConvLayer(l.Name, current, weight, current.Scale * weight.Scale, output, logits ? QuantizedActivation.None : QuantizedActivation.Relu6));
+            current = output;
+        }
+        var network = new QuantizedNetwork(layers[0].Input, layers, pool!, new QuantizedSoftmax(current, new QuantParams(SeedSoftmax.Scale, 0), 1f));
+        var meta = new Dictionary<string, string>
+        {
+            [CanonicalWeights.Keys.Format] = CanonicalWeights.FormatVersion,
+            [CanonicalWeights.Keys.Architecture] = "mobilenet_v1",
+            [CanonicalWeights.Keys.Name] = "fuzz_seed_quant",
+            [CanonicalWeights.Keys.Variant] = "custom",
+            [CanonicalWeights.Keys.Alpha] = "0.01",
+            [CanonicalWeights.Keys.Resolution] = "32",
+            [CanonicalWeights.Keys.NumClasses] = "3",
+            [CanonicalWeights.Keys.BackgroundClass] = "false",
+            [CanonicalWeights.Keys.Precision] = CanonicalWeights.PrecisionUInt8,
+            [CanonicalWeights.Keys.Weights] = CanonicalWeights.GenuineUInt8,
+            [CanonicalWeights.Keys.Quantization] = CanonicalWeights.QuantizationToJson(network),
+            [CanonicalWeights.Keys.Labels] = CanonicalWeights.CustomLabels,
+            [CanonicalWeights.Keys.LabelsJson] = CanonicalWeights.LabelsToJson(new[] { "cat", "dog", "bird" }),
+        };
+        return new SafeTensorsFile(meta, tensors).Write();
     }
 
     // ---------------------------------------------------------------- TF.js layers model

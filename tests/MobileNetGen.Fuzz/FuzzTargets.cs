@@ -18,8 +18,12 @@ public static class FuzzTargets
     public const string Tfjs = "tfjs";
     public const string Weights = "weights";
     public const string Image = "image";
+    /// <summary>The uint8-quantized TFLite path (QuantizedTfliteImporter): quantized seeds for the same TFLite import entry point.</summary>
+    public const string TfliteQuant = "tflite-quant";
+    /// <summary>Reading a uint8 canonical file as the generator will: container, architecture, QuantizationOf, ValidateQuantized.</summary>
+    public const string WeightsQuant = "weights-quant";
 
-    public static readonly string[] Names = { GraphDef, Tflite, Tfjs, Weights, Image };
+    public static readonly string[] Names = { GraphDef, Tflite, Tfjs, Weights, Image, TfliteQuant, WeightsQuant };
 
     /// <summary>
     /// Separates the parts of a <see cref="Tfjs"/> input: <c>model.json</c>, then the bytes of the one shard file
@@ -40,8 +44,8 @@ public static class FuzzTargets
     /// <summary>The exception type each target documents for bad input.</summary>
     public static Type ExpectedException(string target) => target switch
     {
-        GraphDef or Tflite or Tfjs => typeof(ImportException),
-        Weights => typeof(WeightsFormatException),
+        GraphDef or Tflite or Tfjs or TfliteQuant => typeof(ImportException),
+        Weights or WeightsQuant => typeof(WeightsFormatException),
         Image => typeof(ImageLoadException),
         _ => throw new ArgumentException($"unknown fuzz target '{target}' (known: {string.Join(", ", Names)})", nameof(target)),
     };
@@ -61,8 +65,10 @@ public static class FuzzTargets
             {
                 case GraphDef: Import(WriteFile(workDir, "g.pb", data)); break;
                 case Tflite: Import(WriteFile(workDir, "t.tflite", data)); break;
+                case TfliteQuant: ImportQuantized(WriteFile(workDir, "q.tflite", data)); break;
                 case Tfjs: Import(WriteTfjs(workDir, data)); break;
                 case Weights: ReadCanonicalWeights(data); break;
+                case WeightsQuant: ReadQuantizedWeights(data); break;
                 case Image: LoadImage(data); break;
             }
         }
@@ -81,6 +87,44 @@ public static class FuzzTargets
         or DivideByZeroException or ArgumentOutOfRangeException or OverflowException;
 
     private static void Import(string path) => MobileNetImporter.Import(path, new ImportOptions());
+
+    /// <summary>
+    /// The uint8 TFLite import; an accepted model must also be a valid uint8 canonical file that survives a write/read round
+    /// trip (anything else would be an importer bug, and escapes as a non-ImportException).
+    /// </summary>
+    private static void ImportQuantized(string path)
+    {
+        var file = MobileNetImporter.Import(path, new ImportOptions());
+        if (!CanonicalWeights.IsQuantized(file)) return; // a float model reached through the same entry point
+        var back = SafeTensorsFile.Read(file.Write());
+        var problems = CanonicalWeights.ValidateQuantized(back, CanonicalWeights.ArchitectureOf(back));
+        if (problems.Count > 0) throw new InvalidOperationException("the importer accepted a model whose canonical file is invalid: " + string.Join("; ", problems));
+        CanonicalWeights.QuantizationOf(back);
+    }
+
+    /// <summary>
+    /// A uint8 canonical file as the generator will read it: the container, the architecture, the typed quantization,
+    /// every problem (ValidateQuantized; a non-empty list is a refusal), then each layer's multiplier and activation range
+    /// (QuantizationMath) and its weights and biases.
+    /// </summary>
+    public static void ReadQuantizedWeights(byte[] data)
+    {
+        var file = SafeTensorsFile.Read(data);
+        var arch = CanonicalWeights.ArchitectureOf(file);
+        var problems = CanonicalWeights.ValidateQuantized(file, arch);
+        if (problems.Count > 0) throw new WeightsFormatException(string.Join("; ", problems));
+        var net = CanonicalWeights.QuantizationOf(file);
+        foreach (var c in net.Convolutions)
+        {
+            var (_, shift) = QuantizationMath.QuantizeMultiplier(QuantizationMath.GetQuantizedConvolutionMultiplier(c.Input.Scale, c.Weight.Scale, c.Output.Scale));
+            QuantizationMath.MultiplyByQuantizedMultiplier(12345, 1 << 30, shift);
+            QuantizationMath.CalculateActivationRangeUint8(c.Activation, c.Output.Scale, c.Output.ZeroPoint);
+            _ = file.Find(c.Name + ".weight")!.Data.Length;
+            file.Find(c.Name + ".bias")!.ToInt32s();
+        }
+        QuantizationMath.CalculateActivationRangeUint8(net.Pool.Activation, net.Pool.Output.Scale, net.Pool.Output.ZeroPoint);
+        CanonicalWeights.LabelsOf(file, arch);
+    }
 
     private static string WriteFile(string dir, string name, byte[] data)
     {

@@ -4,7 +4,7 @@ using MobileNetGen.Model;
 
 namespace MobileNetGen.Cli.Commands;
 
-/// <summary><c>import SOURCE --variant V [-o DIR] [--name NAME] [--labels FILE]</c>: converts Google's published weights to canonical safetensors.</summary>
+/// <summary><c>import SOURCE --variant V [-o DIR] [--name NAME] [--labels FILE] [--head HEAD.tflite]</c>: converts Google's published weights to canonical safetensors.</summary>
 public static class ImportCommand
 {
     public static Command Create(CliContext ctx)
@@ -35,23 +35,29 @@ public static class ImportCommand
                           "Overrides labels the model carries (labels.txt beside model.json, a TFLite metadata labels file).",
             HelpName = "file",
         };
+        var head = new Option<string?>("--head")
+        {
+            Description = "The classifier head of a uint8-quantized TFLite network published as two files (e.g. Coral's 1.0_224 embedding extractor + head layers): " +
+                          "SOURCE is then the backbone up to the pooled features; the result is one canonical model.",
+            HelpName = "head.tflite",
+        };
         var cmd = new Command("import", "Import MobileNet v1 weights (Google's published models or a fine-tuned one with its own classifier head) into the canonical safetensors representation.")
         {
-            source, variant, output, name, labels,
+            source, variant, output, name, labels, head,
         };
         cmd.SetAction(pr => CommandGuard.Run(ctx, () => Execute(ctx,
-            pr.GetValue(source)!, pr.GetValue(variant), pr.GetValue(output) ?? "weights", pr.GetValue(name), pr.GetValue(labels))));
+            pr.GetValue(source)!, pr.GetValue(variant), pr.GetValue(output) ?? "weights", pr.GetValue(name), pr.GetValue(labels), pr.GetValue(head))));
         return cmd;
     }
 
-    public static int Execute(CliContext ctx, string source, string? variantText, string outputDir, string? name, string? labelsPath = null)
+    public static int Execute(CliContext ctx, string source, string? variantText, string outputDir, string? name, string? labelsPath = null, string? headPath = null)
     {
         VariantName? variant = null;
         if (variantText != null)
         {
             if (!VariantName.TryParse(variantText, out var v))
             {
-                ctx.WriteError($"unknown variant '{variantText}'. Known variants: {string.Join(", ", VariantName.All.Select(x => x.ToString()))}");
+                ctx.WriteError($"unknown variant '{variantText}'. Known variants: {string.Join(", ", VariantName.All.Select(x => x.ToString()))} (add _quant for a uint8-quantized model, e.g. 1.0_224_quant)");
                 return ExitCodes.Usage;
             }
             variant = v;
@@ -70,7 +76,7 @@ public static class ImportCommand
         SafeTensorsFile file;
         try
         {
-            file = MobileNetImporter.Import(source, new ImportOptions { Variant = variant, Name = name, LabelsPath = labelsPath });
+            file = MobileNetImporter.Import(source, new ImportOptions { Variant = variant, Name = name, LabelsPath = labelsPath, HeadPath = headPath });
         }
         catch (ImportException e)
         {

@@ -2,6 +2,7 @@ using System.Text;
 using Google.Protobuf;
 using MobileNetGen.Importers.Onnx;
 using MobileNetGen.Model;
+using static MobileNetGen.Importers.Exporters.OnnxProto;
 
 namespace MobileNetGen.Importers.Exporters;
 
@@ -50,9 +51,9 @@ public static class OnnxExporter
         int r = arch.Resolution;
 
         var graph = new GraphProto { Name = options.GraphName ?? name };
-        graph.Input.Add(TensorValue(InputName, 1, r, r, 3));
-        graph.Output.Add(TensorValue(LogitsName, 1, arch.NumClasses));
-        if (options.EmbeddingsOutput) graph.Output.Add(TensorValue(EmbeddingsName, 1, arch.FeatureSize));
+        graph.Input.Add(TensorValue(InputName, TensorProto.Types.DataType.Float, 1, r, r, 3));
+        graph.Output.Add(TensorValue(LogitsName, TensorProto.Types.DataType.Float, 1, arch.NumClasses));
+        if (options.EmbeddingsOutput) graph.Output.Add(TensorValue(EmbeddingsName, TensorProto.Types.DataType.Float, 1, arch.FeatureSize));
 
         graph.Initializer.Add(FloatTensor(Relu6Min, Array.Empty<long>(), new[] { 0f }));
         graph.Initializer.Add(FloatTensor(Relu6Max, Array.Empty<long>(), new[] { 6f }));
@@ -190,47 +191,4 @@ public static class OnnxExporter
 
     private static float[] Floats(SafeTensorsFile weights, string tensor) =>
         (weights.Find(tensor) ?? throw new WeightsFormatException($"tensor '{tensor}' is missing")).ToFloats();
-
-    private static NodeProto Node(string opType, string name, string[] inputs, string output, params AttributeProto[] attributes)
-    {
-        var n = new NodeProto { OpType = opType, Name = name };
-        n.Input.AddRange(inputs);
-        n.Output.Add(output);
-        n.Attribute.AddRange(attributes);
-        return n;
-    }
-
-    private static AttributeProto Int(string name, long value) =>
-        new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.Int, I = value };
-
-    private static AttributeProto Ints(string name, params long[] values)
-    {
-        var a = new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.Ints };
-        a.Ints.AddRange(values);
-        return a;
-    }
-
-    private static TensorProto FloatTensor(string name, long[] dims, float[] values)
-    {
-        long count = 1;
-        foreach (long d in dims) count *= d;
-        if (count != values.Length) throw new InvalidOperationException($"initializer '{name}': {values.Length} values for [{string.Join(",", dims)}]");
-        var t = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Float };
-        t.Dims.AddRange(dims);
-        var bytes = new byte[values.Length * 4];
-        Buffer.BlockCopy(values, 0, bytes, 0, bytes.Length); // little-endian hosts only (checked in Export)
-        t.RawData = ByteString.CopyFrom(bytes);
-        return t;
-    }
-
-    private static ValueInfoProto TensorValue(string name, params long[] dims)
-    {
-        var shape = new TensorShapeProto();
-        foreach (long d in dims) shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimValue = d });
-        return new ValueInfoProto
-        {
-            Name = name,
-            Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)TensorProto.Types.DataType.Float, Shape = shape } },
-        };
-    }
 }

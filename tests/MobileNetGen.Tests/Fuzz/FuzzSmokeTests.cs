@@ -74,6 +74,8 @@ public sealed class FuzzSmokeTests : IDisposable
     [InlineData(FuzzTargets.Tfjs)]
     [InlineData(FuzzTargets.Weights)]
     [InlineData(FuzzTargets.Image)]
+    [InlineData(FuzzTargets.TfliteQuant)]
+    [InlineData(FuzzTargets.WeightsQuant)]
     public void EmptyAndTinyInputsAreRefused(string target)
     {
         foreach (var input in new[] { Array.Empty<byte>(), new byte[] { 0 }, new byte[] { 0xFF, 0xD8 }, "\n#%SHARD%#\n"u8.ToArray(), new byte[64] })
