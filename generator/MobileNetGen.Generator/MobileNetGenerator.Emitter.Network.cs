@@ -23,11 +23,20 @@ namespace MobileNetGen.Generator
                 w.Line("/// An instance is not thread-safe (it owns its workspace); instances share the weights.");
                 w.Line("/// </remarks>");
                 w.Line($"[GeneratedCode(\"MobileNetGen.Generator\", \"{Version}\")]");
-                w.Line($"unsafe partial class {r.ClassName} : {RuntimeAlias}.MobileNetClassifier");
+                bool integer = plan.Precision == Precision.UInt8;
+                w.Line($"unsafe partial class {r.ClassName} : {RuntimeAlias}.{(integer ? "QuantizedMobileNetClassifier" : "MobileNetClassifier")}");
                 w.Open();
                 WriteModelInfo(w, plan);
                 WriteLabels(w, plan, settings);
-                WriteConstruction(w, plan, settings);
+                WriteDefaultThreads(w, settings);
+                if (integer)
+                {
+                    WriteQuantizedNetwork(w, plan);
+                    w.Close();
+                    WriteFileEnd(w, plan);
+                    return w.ToString();
+                }
+                WriteConstruction(w, plan);
                 WriteForward(w, plan);
                 WriteSchedule(w, plan, plan.Layered, "RunLayer", "layer",
                     "Part <paramref name=\"part\"/> of <paramref name=\"parts\"/> of convolution layer <paramref name=\"layer\"/>.");
@@ -96,7 +105,7 @@ namespace MobileNetGen.Generator
                 }
             }
 
-            private static void WriteConstruction(SourceWriter w, NetworkPlan plan, BuildSettings settings)
+            private static void WriteDefaultThreads(SourceWriter w, BuildSettings settings)
             {
                 bool auto = settings.DefaultThreads == BuildSettings.AutoThreads;
                 w.Line($"/// <summary>Threads per inference when <see cref=\"{RuntimeAlias}.MobileNetOptions.Threads\"/> is 0 (MSBuild <c>MobileNetThreads</c>{(auto ? " = auto: one per processor" : "")}).</summary>");
@@ -105,6 +114,10 @@ namespace MobileNetGen.Generator
                 else
                     w.Line($"public const int DefaultThreads = {settings.DefaultThreads};");
                 w.Line();
+            }
+
+            private static void WriteConstruction(SourceWriter w, NetworkPlan plan)
+            {
                 w.Line($"/// <summary>Largest activation between two layers{(plan.OneThread != null ? " (or fused pair's output and band)" : "")}, in floats: sizes each ping-pong buffer of the workspace.</summary>");
                 w.Line($"private const long ActivationElements = {plan.ActivationFloats};");
                 w.Line();
@@ -278,8 +291,13 @@ namespace MobileNetGen.Generator
                     Packing.StemHwio => "HWIO [3][3][3][Cout]",
                     Packing.DepthwiseTapMajor => "tap-major [9][C]",
                     Packing.PointwisePanels => $"panels of {KernelContract.PanelWidth} output channels [Cout/{KernelContract.PanelWidth}][Cin][{KernelContract.PanelWidth}]",
+                    Packing.QuantizedStem => "the integer stem layout",
+                    Packing.QuantizedDepthwise => "the integer depthwise layout",
+                    Packing.QuantizedPointwise => $"the integer pointwise panels of {KernelContract.PanelWidth} output channels",
+                    Packing.QuantizedLogits => "the integer logits layout",
                     _ => "[C][classes] as imported",
                 };
+                if (lw.Packing >= Packing.QuantizedStem) return $"packed in {layout}, zero points folded into the bias";
                 string folded = lw.Scale != null ? ", BatchNorm scale folded" : "";
                 string bits = lw.KernelMin != null ? "; 8-bit in the binary, dequantized (MIN_FIRST) when packed" : "";
                 return $"packed {layout}{folded}{bits}";

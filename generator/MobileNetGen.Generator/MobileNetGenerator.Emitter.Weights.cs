@@ -19,9 +19,15 @@ namespace MobileNetGen.Generator
                 WriteFileStart(w, plan, "the weights");
                 w.Line($"unsafe partial class {plan.Request.ClassName}");
                 w.Open();
+                bool integer = plan.Precision == Precision.UInt8;
                 w.Line("/// <summary>");
-                w.Line($"/// The packed weights: {Group(plan.PackedFloats)} floats ({Group(plan.PackedFloats * 4 / 1024)} KiB), each layer in the layout its kernel reads,");
-                w.Line("/// BatchNorm folded, every block 64-byte aligned; packed once per process on first use and shared by every instance.");
+                if (integer)
+                    w.Line($"/// The packed weights: {Group(plan.PackedBytes)} bytes ({Group(plan.PackedBytes / 1024)} KiB), each layer in the layout its integer kernel reads,");
+                else
+                    w.Line($"/// The packed weights: {Group(plan.PackedFloats)} floats ({Group(plan.PackedFloats * 4 / 1024)} KiB), each layer in the layout its kernel reads,");
+                w.Line(integer
+                    ? "/// zero points folded into the int32 biases, every block 64-byte aligned; packed once per process on first use and shared by every instance."
+                    : "/// BatchNorm folded, every block 64-byte aligned; packed once per process on first use and shared by every instance.");
                 if (o.Resource != null)
                     w.Line($"/// Read from the embedded weights file (manifest resource <c>{Xml(o.Resource)}</c>, {Group(o.FileLength)} bytes of safetensors).");
                 else
@@ -29,20 +35,28 @@ namespace MobileNetGen.Generator
                 w.Line("/// </summary>");
                 w.Line("private static class Weights");
                 w.Open();
-                w.Line($"public const long PackedFloats = {plan.PackedFloats};");
+                string unit = integer ? "byte" : "float";
+                if (integer) w.Line($"public const long PackedBytes = {plan.PackedBytes};");
+                else w.Line($"public const long PackedFloats = {plan.PackedFloats};");
                 w.Line();
-                w.Line("public static readonly float* Data = Load();");
+                w.Line($"public static readonly {unit}* Data = Load();");
                 w.Line();
-                w.Line("private static float* Load()");
+                w.Line($"private static {unit}* Load()");
                 w.Open();
                 if (o.Resource != null)
                     w.Line($"using var file = {KernelsAlias}.WeightsFile.OpenResource(typeof({plan.Request.ClassName}).Assembly, {Str(o.Resource)}, length: {o.FileLength}, headerLength: {o.HeaderLength});");
                 else
                     w.Line($"using var file = {KernelsAlias}.WeightsFile.Synthetic({Str(m.Variant)}, seed: {o.SyntheticSeed}, length: {o.FileLength}, headerLength: {o.HeaderLength});");
-                w.Line($"float* w = {KernelsAlias}.PackedWeights.Allocate(PackedFloats);");
+                if (integer) w.Line($"byte* w = {KernelsAlias}.PackedWeights.AllocateBytes(PackedBytes);");
+                else w.Line($"float* w = {KernelsAlias}.PackedWeights.Allocate(PackedFloats);");
                 foreach (var l in plan.Layers)
                 {
                     if (l.Weights is not LayerWeights lw) continue;
+                    if (integer)
+                    {
+                        WriteQuantizedPacking(w, l, lw);
+                        continue;
+                    }
                     w.Line();
                     w.Line($"// Layer {l.Index}: {l.SlimName}, {lw.Kernel.Name} {TensorEntry.DTypeName(lw.Kernel.DType)} → {PackingText(lw)}");
                     string kernel = Tensor(lw.Kernel, lw.KernelMin, lw.KernelMax);
@@ -70,6 +84,26 @@ namespace MobileNetGen.Generator
                 w.Close();
                 WriteFileEnd(w, plan);
                 return w.ToString();
+            }
+
+            /// <summary>One uint8 layer's packing call: the uint8 kernel, its zero point, the int32 bias and the input zero point.</summary>
+            private static void WriteQuantizedPacking(SourceWriter w, LayerPlan l, LayerWeights lw)
+            {
+                var q = l.Quant!;
+                w.Line();
+                w.Line($"// Layer {l.Index}: {l.SlimName}, {lw.Kernel.Name} U8 (zero point {q.WeightZeroPoint}) and {lw.Bias.Name} I32 → {PackingText(lw)}");
+                string kernel = $"file.Bytes({lw.Kernel.Offset}, {lw.Kernel.Elements})";
+                string bias = $"file.Int32s({lw.Bias.Offset}, {lw.Bias.Elements})";
+                string zeroPoints = $"weightZeroPoint: {q.WeightZeroPoint}, {bias}, inputZeroPoint: {q.InputZeroPoint}";
+                string dest = $"w + {lw.KernelAt}, w + {lw.BiasAt}";
+                string method = lw.Packing switch
+                {
+                    Packing.QuantizedStem => $"Stem({kernel}, {zeroPoints}, cout: {l.OutC}, {dest})",
+                    Packing.QuantizedDepthwise => $"Depthwise({kernel}, {zeroPoints}, channels: {l.OutC}, {dest})",
+                    Packing.QuantizedPointwise => $"Pointwise({kernel}, {zeroPoints}, cin: {l.InC}, cout: {l.OutC}, {dest})",
+                    _ => $"Logits({kernel}, {zeroPoints}, channels: {l.InC}, classes: {l.OutC}, {dest})",
+                };
+                w.Line($"{QuantizedAlias}.QuantizedPacking.{method};");
             }
 
             /// <summary>The call that reads one tensor of the file: <c>file.F32(offset, elements)</c> or, for 8-bit kernels, <c>file.U8(…, min, max)</c>.</summary>

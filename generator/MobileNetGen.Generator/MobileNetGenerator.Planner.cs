@@ -31,6 +31,12 @@ namespace MobileNetGen.Generator
                     return Fail();
                 }
                 string name = request.WeightsName ?? variant.FileStem;
+                if (request.Synthetic && variant.Quantized)
+                {
+                    Problem(DiagnosticDescriptors.UnsupportedOption, request.ClassName,
+                        $"Synthetic = true makes float weights; {variant} is Google's uint8-quantized network, whose weights are its own (the {variant.FileStem} entry)");
+                    return Fail();
+                }
                 try
                 {
                     ITensorDirectory header;
@@ -92,7 +98,15 @@ namespace MobileNetGen.Generator
                             $"the file is for α = {arch.Alpha.ToString(CultureInfo.InvariantCulture)} at {arch.Resolution} px");
                         return Fail();
                     }
-                    var invalid = CanonicalWeights.ValidateStructure(header, arch);
+                    bool quantizedFile = CanonicalWeights.IsQuantized(header);
+                    if (quantizedFile != variant.Quantized)
+                    {
+                        Problem(DiagnosticDescriptors.ShapeMismatch, name, variant.ToString(), quantizedFile
+                            ? $"the file is Google's uint8-quantized network (precision uint8): declare it as [MobileNet(\"{variant.AsQuantized}\")]"
+                            : $"{variant} is the uint8-quantized network, and the file holds float weights: use a uint8 file (mobilenetgen import mobilenet_v1_{variant.AlphaText}_{variant.Resolution}_quant.tflite)");
+                        return Fail();
+                    }
+                    var invalid = variant.Quantized ? CanonicalWeights.ValidateQuantized(header, arch) : CanonicalWeights.ValidateStructure(header, arch);
                     if (invalid.Count > 0)
                     {
                         string list = string.Join("; ", invalid.GetRange(0, Math.Min(3, invalid.Count)));
@@ -108,7 +122,9 @@ namespace MobileNetGen.Generator
                         return Fail();
                     }
                     ct.ThrowIfCancellationRequested();
-                    var plan = Build(request, name, variant, header, origin, arch, labels);
+                    var plan = variant.Quantized
+                        ? BuildQuantized(request, name, variant, header, origin, arch, labels, CanonicalWeights.QuantizationOf(header))
+                        : Build(request, name, variant, header, origin, arch, labels);
                     return new PlanResult(request, plan, new EquatableArray<DiagnosticInfo>(problems.ToArray()));
                 }
                 catch (OperationCanceledException) { throw; }
@@ -182,6 +198,85 @@ namespace MobileNetGen.Generator
                     lastFused = to;
                 }
 
+                var facts = Facts(name, variant, header, origin, arch, labels);
+                var oneThread = fused.Count < layered.Count ? new Schedule(new EquatableArray<Step>(fused.ToArray()), lastFused) : null;
+                return new NetworkPlan(request, facts, new EquatableArray<LayerPlan>(layers.ToArray()),
+                    new Schedule(new EquatableArray<Step>(layered.ToArray()), last), oneThread, pool, logits, activation, offset, origin,
+                    PackedBytes: offset * sizeof(float));
+            }
+
+            /// <summary>
+            /// The plan of Google's uint8 network: the same layers and thread splits, integer kernels, each layer's requantization
+            /// computed here as TFLite computes it; activations and packed weights counted in bytes. No fused schedule: the
+            /// band fusion exists for the float kernels, whose activations are four times larger.
+            /// </summary>
+            private static NetworkPlan BuildQuantized(ClassRequest request, string name, VariantName variant, ITensorDirectory header, WeightsOrigin origin,
+                MobileNetV1Architecture arch, string[]? labels, QuantizedNetwork q)
+            {
+                var layers = new List<LayerPlan>();
+                long offset = 0;
+                int pool = -1, logits = -1;
+                foreach (var l in arch.Layers)
+                {
+                    LayerWeights? w = null;
+                    QuantizedLayerPlan quant;
+                    if (l.Kind == LayerKind.GlobalAveragePool)
+                    {
+                        pool = l.Index;
+                        var (min, max) = QuantizationMath.CalculateActivationRangeUint8(q.Pool.Activation, q.Pool.Output.Scale, q.Pool.Output.ZeroPoint);
+                        quant = new QuantizedLayerPlan(q.Pool.Input.ZeroPoint, 0, q.Pool.Output.ZeroPoint, 0, 0, min, max, 1.0, ActivationName(q.Pool.Activation));
+                    }
+                    else
+                    {
+                        if (l.Kind == LayerKind.Logits) logits = l.Index;
+                        var c = q.Layer(l.Name);
+                        double real = QuantizationMath.GetQuantizedConvolutionMultiplier(c.Input.Scale, c.Weight.Scale, c.Output.Scale);
+                        var (multiplier, shift) = QuantizationMath.QuantizeMultiplier(real);
+                        var (min, max) = QuantizationMath.CalculateActivationRangeUint8(c.Activation, c.Output.Scale, c.Output.ZeroPoint);
+                        quant = new QuantizedLayerPlan(c.Input.ZeroPoint, c.Weight.ZeroPoint, c.Output.ZeroPoint, multiplier, shift, min, max, real, ActivationName(c.Activation));
+                        var kernel = Entry(header, CanonicalWeights.Kernel(l));
+                        var packing = QuantizedPackingOf(l.Kind);
+                        long kernelAt = offset;
+                        long biasAt = kernelAt + AlignBytes(KernelContract.QuantizedWeightBytes(l.Kind, l.InC, l.OutC));
+                        offset = biasAt + AlignBytes(KernelContract.QuantizedBiasBytes(l.Kind, l.InC, l.OutC));
+                        w = new LayerWeights(packing, TensorSlice.From(kernel), null, null, null,
+                            TensorSlice.From(Entry(header, CanonicalWeights.Bias(l))), kernelAt, biasAt);
+                    }
+                    layers.Add(new LayerPlan(l.Index, l.Name, l.SlimName, l.Kind, l.InH, l.InW, l.InC, l.OutH, l.OutW, l.OutC, l.Stride,
+                        l.PadTop, l.PadLeft, l.PadBottom, l.PadRight, l.Macs, l.Parameters, w, SplitOf(l), quant));
+                }
+                var layered = new List<Step>();
+                var last = ActivationBuffer.Input;
+                foreach (var l in layers)
+                {
+                    if (l.Split == ThreadSplit.None) continue;
+                    var to = layered.Count % 2 == 0 ? ActivationBuffer.A : ActivationBuffer.B;
+                    layered.Add(new Step(l.Index, null, last, to, null));
+                    last = to;
+                }
+                var io = new QuantizedIo(q.Input.Scale, q.Input.ZeroPoint, q.Pool.Output.Scale, q.Pool.Output.ZeroPoint, q.Logits.Output.Scale, q.Logits.Output.ZeroPoint);
+                long activationBytes = arch.MaxActivationElements;
+                return new NetworkPlan(request, Facts(name, variant, header, origin, arch, labels), new EquatableArray<LayerPlan>(layers.ToArray()),
+                    new Schedule(new EquatableArray<Step>(layered.ToArray()), last), null, pool, logits,
+                    ActivationFloats: (activationBytes + 3) / 4, PackedFloats: 0, origin,
+                    Precision.UInt8, ActivationBytes: activationBytes, PackedBytes: offset, Io: io);
+            }
+
+            private static long AlignBytes(long bytes) => (bytes + 63) / 64 * 64;
+
+            private static string ActivationName(QuantizedActivation a) => a == QuantizedActivation.Relu6 ? "ReLU6" : "none";
+
+            private static Packing QuantizedPackingOf(LayerKind kind) => kind switch
+            {
+                LayerKind.Conv3x3 => Packing.QuantizedStem,
+                LayerKind.Depthwise3x3 => Packing.QuantizedDepthwise,
+                LayerKind.Pointwise => Packing.QuantizedPointwise,
+                _ => Packing.QuantizedLogits,
+            };
+
+            /// <summary>What the plan says about the model, for ModelInfo and the documentation comments.</summary>
+            private static ModelFacts Facts(string name, VariantName variant, ITensorDirectory header, WeightsOrigin origin, MobileNetV1Architecture arch, string[]? labels)
+            {
                 string kind = header.GetMetadata(CanonicalWeights.Keys.Weights) ?? CanonicalWeights.GenuineFloat;
                 // ImageNet outputs only when the metadata says so (or, for files without the key, a 1000/1001 head without
                 // labels): a custom head with exactly 1000 classes must not be mapped to ImageNet indices.
@@ -201,9 +296,7 @@ namespace MobileNetGen.Generator
                     // What an app ships for this model: the embedded file (for synthetic weights, made at load, the size genuine
                     // weights of the same shape would add).
                     WeightBytes: origin.FileLength);
-                var oneThread = fused.Count < layered.Count ? new Schedule(new EquatableArray<Step>(fused.ToArray()), lastFused) : null;
-                return new NetworkPlan(request, facts, new EquatableArray<LayerPlan>(layers.ToArray()),
-                    new Schedule(new EquatableArray<Step>(layered.ToArray()), last), oneThread, pool, logits, activation, offset, origin);
+                return facts;
             }
 
             private static TensorEntry Entry(ITensorDirectory header, string tensor) =>

@@ -138,7 +138,7 @@ namespace MobileNetGen.Model
         public const string PrecisionFloat32 = "float32";
 
         /// <summary>True when the file's metadata says it is a uint8-quantized network (<c>precision = uint8</c>).</summary>
-        public static bool IsQuantized(SafeTensorsFile file) => file.GetMetadata(Keys.Precision) == PrecisionUInt8;
+        public static bool IsQuantized(ITensorDirectory file) => file.GetMetadata(Keys.Precision) == PrecisionUInt8;
 
         /// <summary>
         /// A float's shortest round-trip text (<c>"R"</c>), checked to parse back to the same bits (<c>"G9"</c> otherwise, which
@@ -197,7 +197,7 @@ namespace MobileNetGen.Model
         /// <see cref="WeightsFormatException"/>, naming the key, for anything missing, of the wrong kind or unknown. Values are
         /// not range-checked here (a scale may be negative, a zero point 300): <see cref="ValidateQuantized"/> lists those.
         /// </summary>
-        public static QuantizedNetwork QuantizationOf(SafeTensorsFile file)
+        public static QuantizedNetwork QuantizationOf(ITensorDirectory file)
         {
             if (file == null) throw new ArgumentNullException(nameof(file));
             var arch = ArchitectureOf(file);
@@ -296,7 +296,7 @@ namespace MobileNetGen.Model
         /// (TFLite's uint8 SOFTMAX requires it); every output multiplier representable (<see cref="QuantizationMath.QuantizeMultiplier(double)"/>
         /// shift in −31..30).
         /// </summary>
-        public static List<string> ValidateQuantized(SafeTensorsFile file, MobileNetV1Architecture arch)
+        public static List<string> ValidateQuantized(ITensorDirectory file, MobileNetV1Architecture arch)
         {
             if (file == null) throw new ArgumentNullException(nameof(file));
             if (arch == null) throw new ArgumentNullException(nameof(arch));
@@ -313,8 +313,8 @@ namespace MobileNetGen.Model
                 expected.Add(Kernel(l));
                 expected.Add(Bias(l));
             }
-            foreach (var t in file.Tensors)
-                if (!expected.Contains(t.Name)) problems.Add($"tensor '{t.Name}' does not belong in a uint8 file (only {{layer}}.weight U8 and {{layer}}.bias I32)");
+            foreach (var t in file.TensorNames)
+                if (!expected.Contains(t)) problems.Add($"tensor '{t}' does not belong in a uint8 file (only {{layer}}.weight U8 and {{layer}}.bias I32)");
 
             QuantizedNetwork net;
             try { net = QuantizationOf(file); }
@@ -376,9 +376,9 @@ namespace MobileNetGen.Model
             return problems;
         }
 
-        private static void CheckTensor(SafeTensorsFile file, List<string> problems, string name, TensorDType dtype, int[] shape)
+        private static void CheckTensor(ITensorDirectory file, List<string> problems, string name, TensorDType dtype, int[] shape)
         {
-            var t = file.Find(name);
+            var t = file.FindEntry(name);
             if (t == null) { problems.Add($"tensor '{name}' is missing (expected {dtype} [{string.Join(",", shape)}])"); return; }
             if (t.DType != dtype) problems.Add($"tensor '{name}' is {t.DType}, a uint8 file needs {dtype}");
             if (!SameShape(t.Shape, shape)) problems.Add($"tensor '{name}' has shape {t.ShapeText}, the architecture needs [{string.Join(",", shape)}]");

@@ -55,6 +55,7 @@ namespace MobileNetGen.Model
         public static string KindLabel(string kind) => kind switch
         {
             Genuine8Bit => "genuine 8-bit weights",
+            GenuineUInt8 => "genuine uint8 (integer)",
             Synthetic => "SYNTHETIC (speed only)",
             _ => "genuine float",
         };
@@ -63,6 +64,7 @@ namespace MobileNetGen.Model
         public static string DescribeKind(string kind) => kind switch
         {
             Genuine8Bit => "Google's published 8-bit weights (8-bit in the binary, dequantized with TensorFlow's MIN_FIRST rule when first loaded)",
+            GenuineUInt8 => "Google's quantization-aware-trained uint8 network (uint8 activations and weights, int32 biases), run in integer arithmetic exactly as TensorFlow Lite's reference kernels",
             Synthetic => "SYNTHETIC (deterministic, for speed and size only)",
             _ => "Google's published float32 weights",
         };

@@ -122,6 +122,8 @@ namespace MobileNetGen.Model
         public string? GetMetadata(string key) => Metadata.TryGetValue(key, out var v) ? v : null;
 
         /// <summary>The tensor's dtype and shape (data offsets are those <see cref="Write"/> would give it: 0 here).</summary>
+        public IEnumerable<string> TensorNames { get { foreach (var t in Tensors) yield return t.Name; } }
+
         public TensorEntry? FindEntry(string name) => Find(name) is Tensor t ? new TensorEntry(t.Name, t.DType, t.Shape, 0, t.Data.LongLength) : null;
 
         public static SafeTensorsFile Read(byte[] bytes)

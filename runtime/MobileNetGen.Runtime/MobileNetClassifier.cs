@@ -126,8 +126,19 @@ public abstract unsafe class MobileNetClassifier : IDisposable
     /// <param name="runner">Runs the convolution layers, split across this instance's threads.</param>
     protected abstract void Forward(float* input, float* logits, float* embeddings, float* bufferA, float* bufferB, SimdPath path, LayerRunner runner);
 
+    /// <summary>The runner that splits this instance's layers across its threads.</summary>
+    protected LayerRunner Runner => _runner;
+
+    /// <summary>The two ping-pong activation buffers of the workspace (for subclasses that enter the network another way).</summary>
+    protected float* WorkspaceA => _bufferA;
+    protected float* WorkspaceB => _bufferB;
+
+    /// <summary>Where the last inference's logits and embeddings are kept (<see cref="Logits"/>, <see cref="Embeddings"/>).</summary>
+    protected float* LogitsPointer => _logits;
+    protected float* EmbeddingsPointer => _embeddings;
+
     /// <summary>Marks the instance busy; a second, overlapping call (another thread sharing it) is misuse and throws.</summary>
-    private void Enter()
+    protected void Enter()
     {
         if (Interlocked.Exchange(ref _busy, 1) != 0)
             throw new InvalidOperationException(
@@ -135,7 +146,7 @@ public abstract unsafe class MobileNetClassifier : IDisposable
                 "create one instance per thread (they share the weights), or set MobileNetOptions.Threads to split one inference.");
     }
 
-    private void Exit() => Volatile.Write(ref _busy, 0);
+    protected void Exit() => Volatile.Write(ref _busy, 0);
 
     /// <summary>Classifies a packed RGB24 buffer (e.g. a camera frame): TF-slim preprocessing, inference, softmax,
     /// top-k into <paramref name="top"/> (its length is k). Allocates nothing.</summary>
@@ -245,7 +256,7 @@ public abstract unsafe class MobileNetClassifier : IDisposable
         return SimdPath.Scalar;
     }
 
-    private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
+    protected void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
 
     protected virtual void Dispose(bool disposing)
     {

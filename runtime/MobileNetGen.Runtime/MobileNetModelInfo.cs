@@ -9,6 +9,8 @@ public enum WeightsKind
     Genuine8Bit,
     /// <summary>Deterministic synthetic weights: for speed and size only, never accuracy.</summary>
     Synthetic,
+    /// <summary>Google's fully quantized networks (uint8 activations and weights, int32 biases), run with integer arithmetic.</summary>
+    GenuineUInt8,
 }
 
 /// <summary>Everything fixed about a generated classifier, known at build time.</summary>
@@ -39,6 +41,7 @@ public sealed record MobileNetModelInfo(
     {
         WeightsKind.GenuineFloat => MobileNetGen.Model.CanonicalWeights.GenuineFloat,
         WeightsKind.Genuine8Bit => MobileNetGen.Model.CanonicalWeights.Genuine8Bit,
+        WeightsKind.GenuineUInt8 => MobileNetGen.Model.CanonicalWeights.GenuineUInt8,
         _ => MobileNetGen.Model.CanonicalWeights.Synthetic,
     };
 }

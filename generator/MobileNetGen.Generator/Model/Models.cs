@@ -99,7 +99,29 @@ namespace MobileNetGen.Generator.Model
         PointwisePanels,
         /// <summary>Logits: <c>[C][classes]</c> as imported.</summary>
         LogitsAsImported,
+        /// <summary>uint8 network, stem: the integer kernels' stem layout (zero points folded, see <c>QuantizedPacking</c>).</summary>
+        QuantizedStem,
+        /// <summary>uint8 network, depthwise layout.</summary>
+        QuantizedDepthwise,
+        /// <summary>uint8 network, pointwise panels.</summary>
+        QuantizedPointwise,
+        /// <summary>uint8 network, logits.</summary>
+        QuantizedLogits,
     }
+
+    /// <summary>What a network computes in: float32 (Google's float and 8-bit-weight files) or uint8 (the quantized files).</summary>
+    internal enum Precision { Float32, UInt8 }
+
+    /// <summary>
+    /// One integer layer's constants, computed at build time from the file's scales and zero points exactly as TFLite does
+    /// (<c>QuantizationMath</c>): the requantization multiplier and shift, the zero points and the activation's clamp.
+    /// </summary>
+    internal sealed record QuantizedLayerPlan(
+        int InputZeroPoint, int WeightZeroPoint, int OutputZeroPoint, int Multiplier, int Shift, int ActivationMin, int ActivationMax,
+        double RealMultiplier, string Activation);
+
+    /// <summary>The quantization of a uint8 network's input, pooled features and logits (for quantizing and dequantizing).</summary>
+    internal sealed record QuantizedIo(float InputScale, int InputZeroPoint, float FeatureScale, int FeatureZeroPoint, float LogitsScale, int LogitsZeroPoint);
 
     /// <summary>One tensor of the weights file: where its bytes lie in the data section, and its dtype.</summary>
     internal sealed record TensorSlice(string Name, TensorDType DType, long Offset, long Elements)
@@ -120,7 +142,7 @@ namespace MobileNetGen.Generator.Model
     internal sealed record LayerPlan(
         int Index, string Name, string SlimName, LayerKind Kind,
         int InH, int InW, int InC, int OutH, int OutW, int OutC, int Stride, int PadTop, int PadLeft, int PadBottom, int PadRight,
-        long Macs, long Parameters, LayerWeights? Weights, ThreadSplit Split)
+        long Macs, long Parameters, LayerWeights? Weights, ThreadSplit Split, QuantizedLayerPlan? Quant = null)
     {
         /// <summary>The C# name of the layer's method: the TF-slim scope with '/' as '_'.</summary>
         public string MethodName => SlimName.Replace('/', '_');
@@ -182,7 +204,8 @@ namespace MobileNetGen.Generator.Model
     /// The whole plan of one class, everything the emitter writes and nothing it has to work out: the layers with their
     /// weights, the per-layer schedule for threads (<see cref="Layered"/>), the one-thread schedule with fused pairs
     /// (<see cref="OneThread"/>, null when nothing fuses), the size of each ping-pong buffer, and the packed weights' size
-    /// and origin.
+    /// and origin. A uint8 network (<see cref="Precision.UInt8"/>) counts its activations and packed weights in bytes
+    /// (<see cref="ActivationBytes"/>, <see cref="PackedBytes"/>) and carries the quantization of its ends (<see cref="Io"/>).
     /// </summary>
     internal sealed record NetworkPlan(
         ClassRequest Request,
@@ -194,7 +217,11 @@ namespace MobileNetGen.Generator.Model
         int LogitsLayer,
         long ActivationFloats,
         long PackedFloats,
-        WeightsOrigin Origin);
+        WeightsOrigin Origin,
+        Precision Precision = Precision.Float32,
+        long ActivationBytes = 0,
+        long PackedBytes = 0,
+        QuantizedIo? Io = null);
 
     /// <summary>The planner's result: a plan, or the problems that prevented one (and notes such as MNG0007 beside a plan).</summary>
     internal sealed record PlanResult(ClassRequest Request, NetworkPlan? Plan, EquatableArray<DiagnosticInfo> Problems);

@@ -85,6 +85,12 @@ public sealed unsafe class LayerRunner : IDisposable
         if (_failure is { } failure) { _failure = null; failure.Throw(); }
     }
 
+    /// <summary>The same for the integer networks, whose layers take uint8 buffers.</summary>
+    public void Run(delegate*<int, int, int, byte*, byte*, byte*, SimdPath, void> layer, int layerCount,
+        byte* input, byte* bufferA, byte* bufferB, SimdPath path) =>
+        // The integer networks' layers: the same runner; a function pointer's parameter types do not change its call.
+        Run((delegate*<int, int, int, float*, float*, float*, SimdPath, void>)layer, layerCount, (float*)input, (float*)bufferA, (float*)bufferB, path);
+
     private void WorkerLoop()
     {
         while (true)

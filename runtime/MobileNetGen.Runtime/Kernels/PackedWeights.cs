@@ -12,6 +12,14 @@ namespace MobileNetGen.Runtime.Kernels;
 /// </summary>
 public static unsafe class PackedWeights
 {
+    /// <summary>Allocates the aligned, zeroed block of <paramref name="totalBytes"/> bytes of an integer network's packed weights (kept for the process).</summary>
+    public static byte* AllocateBytes(long totalBytes)
+    {
+        var p = (byte*)NativeMemory.AlignedAlloc((nuint)totalBytes, 64);
+        NativeMemory.Clear(p, (nuint)totalBytes);
+        return p;
+    }
+
     /// <summary>Allocates the aligned, zeroed block for <paramref name="totalFloats"/> floats (never freed: weights live for the process).</summary>
     public static float* Allocate(long totalFloats)
     {
