@@ -45,6 +45,39 @@ public class DetectionQuantizedOpsTests
         Assert.Equal(new byte[] { 128, 0, 213 }, data);
     }
 
+    [Theory]
+    [MemberData(nameof(LogisticInputs))]
+    public void Logistic_GemmlowpFixedPoint_IsWithinOneOfExactSigmoid(float scale, int zeroPoint)
+    {
+        // Sanity check of the fixed-point transcription: within 1 of round(256·σ(x)) everywhere.
+        var input = new Quantization(scale, zeroPoint);
+        for (int v = 0; v < 256; v++)
+        {
+            double exact = Math.Min(255, Math.Round(256 / (1 + Math.Exp(-(double)scale * (v - zeroPoint)))));
+            Assert.InRange(GemmlowpLogisticReference.Logistic((byte)v, input), exact - 1, exact + 1);
+        }
+    }
+
+    [Fact]
+    public void Logistic_TableAndGemmlowp_GiveTheSameBytes_ForTheModelsQuantization()
+    {
+        // Finding: for concat_1's quantization (0.049736768, 223) the default lookup table and the gemmlowp fixed-point
+        // kernel agree on all 256 inputs, so which uint8 LOGISTIC a TFLite build runs does not change this model's scores.
+        byte[] table = new QuantizedLogistic(LogisticInput, LogisticOutput).Table.ToArray();
+        var differing = Enumerable.Range(0, 256).Where(v => table[v] != GemmlowpLogisticReference.Logistic((byte)v, LogisticInput)).ToArray();
+        Assert.True(differing.Length == 0, $"{differing.Length} inputs differ: {string.Join(", ", differing)}");
+    }
+
+    [Theory]
+    [MemberData(nameof(LogisticInputs))]
+    public void Logistic_TableAndGemmlowp_DifferByAtMostOne(float scale, int zeroPoint)
+    {
+        // In general the two kernels are not bit-identical (different rounding), but they never differ by more than 1.
+        var input = new Quantization(scale, zeroPoint);
+        byte[] table = new QuantizedLogistic(input, LogisticOutput).Table.ToArray();
+        for (int v = 0; v < 256; v++) Assert.InRange(GemmlowpLogisticReference.Logistic((byte)v, input) - table[v], -1, 1);
+    }
+
     [Fact]
     public void Logistic_RejectsOutputQuantizationTfliteRejects()
     {
