@@ -1,5 +1,3 @@
-using System.Text;
-
 namespace MobileNetGen.Runtime.Labels;
 
 /// <summary>
@@ -38,14 +36,5 @@ public static class CocoLabels
         return Lines[classIndex + LabelOffset];
     }
 
-    private static string[] Load()
-    {
-        using Stream? stream = typeof(CocoLabels).Assembly.GetManifestResourceStream(ResourceName)
-            ?? throw new InvalidOperationException($"Embedded resource '{ResourceName}' is missing from {typeof(CocoLabels).Assembly.GetName().Name}");
-        using var reader = new StreamReader(stream, Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
-        string[] labels = LabelFile.Parse(reader, ResourceName);
-        if (labels.Length != Count)
-            throw new InvalidOperationException($"Embedded resource '{ResourceName}' has {labels.Length} labels, expected {Count}");
-        return labels;
-    }
+    private static string[] Load() => LabelFile.LoadEmbedded(ResourceName, Count);
 }
