@@ -124,6 +124,9 @@ namespace MobileNetGen.Model
         /// <summary>The tensor's dtype and shape (data offsets are those <see cref="Write"/> would give it: 0 here).</summary>
         public TensorEntry? FindEntry(string name) => Find(name) is Tensor t ? new TensorEntry(t.Name, t.DType, t.Shape, 0, t.Data.LongLength) : null;
 
+        /// <summary>The tensors' names in insertion (= header) order.</summary>
+        public IEnumerable<string> TensorNames { get { foreach (var t in Tensors) yield return t.Name; } }
+
         public static SafeTensorsFile Read(byte[] bytes)
         {
             if (bytes == null) throw new ArgumentNullException(nameof(bytes));

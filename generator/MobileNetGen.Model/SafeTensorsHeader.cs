@@ -14,6 +14,8 @@ namespace MobileNetGen.Model
         string? GetMetadata(string key);
         /// <summary>The tensor's dtype and shape, or null when the file has no such tensor.</summary>
         TensorEntry? FindEntry(string name);
+        /// <summary>The names of every tensor in the file, in header order (to find tensors that do not belong).</summary>
+        IEnumerable<string> TensorNames { get; }
     }
 
     /// <summary>One tensor as the header describes it: dtype, shape and where its bytes lie in the data section.</summary>
@@ -89,6 +91,7 @@ namespace MobileNetGen.Model
 
         public string? GetMetadata(string key) => Metadata.TryGetValue(key, out var v) ? v : null;
         public TensorEntry? FindEntry(string name) => _byName.TryGetValue(name, out var e) ? e : null;
+        public IEnumerable<string> TensorNames { get { foreach (var e in Entries) yield return e.Name; } }
 
         /// <summary>
         /// Parses the header at the start of <paramref name="prefix"/> (the file, or at least its first 8 + header-length
