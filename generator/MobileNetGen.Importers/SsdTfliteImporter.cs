@@ -120,6 +120,9 @@ internal static class SsdTfliteImporter
         var ops = new List<TfliteOperator>();
         var producer = new Dictionary<int, int>();
         var written = new HashSet<int> { fb.Inputs[0] };
+        var writtenLater = new HashSet<int>();
+        for (int i = 0; i < fb.OperatorCount; i++)
+            foreach (int t in fb.Operator(i).Outputs) writtenLater.Add(t);
         for (int i = 0; i < fb.OperatorCount; i++)
         {
             var op = fb.Operator(i);
@@ -146,7 +149,9 @@ internal static class SsdTfliteImporter
                 var tensor = fb.TensorAt(t, $"{OpWhere(fb, op)} input");
                 if (written.Contains(t)) continue;
                 if (fb.Data(tensor, $"{OpWhere(fb, op)} input").Length > 0) continue; // a constant
-                throw new ImportException($"{OpWhere(fb, op)} reads tensor {t} '{tensor.Name}' before any operator writes it (the operators are not in an order TFLite can execute)");
+                throw writtenLater.Contains(t)
+                    ? new ImportException($"{OpWhere(fb, op)} reads tensor {t} '{tensor.Name}' before the operator that writes it (the operators are not in an order TFLite can execute)")
+                    : new ImportException($"{OpWhere(fb, op)} reads tensor {t} '{tensor.Name}', which is not the model input, has no constant data and no operator writes it (a missing constant?)");
             }
             foreach (int t in outs)
             {

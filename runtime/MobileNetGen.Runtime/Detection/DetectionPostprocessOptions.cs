@@ -62,6 +62,31 @@ public sealed class DetectionPostprocessOptions
         if (NumClasses > 100_000) throw Bad(nameof(NumClasses), NumClasses, "is implausibly large (more than 100000)");
     }
 
+    /// <summary>
+    /// The options a canonical detector file records (<see cref="MobileNetGen.Model.DetectorNetwork.Postprocess"/>: the
+    /// importer's reading of the operator's FlexBuffer map, as TFLite's <c>Init</c> reads it), validated.
+    /// </summary>
+    public static DetectionPostprocessOptions From(MobileNetGen.Model.DetectorPostprocess options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var o = new DetectionPostprocessOptions
+        {
+            MaxDetections = options.MaxDetections,
+            MaxClassesPerDetection = options.MaxClassesPerDetection,
+            DetectionsPerClass = options.DetectionsPerClass,
+            UseRegularNms = options.UseRegularNms,
+            NmsScoreThreshold = options.NmsScoreThreshold,
+            NmsIouThreshold = options.NmsIouThreshold,
+            NumClasses = options.NumClasses,
+            YScale = options.YScale,
+            XScale = options.XScale,
+            HScale = options.HScale,
+            WScale = options.WScale,
+        };
+        o.Validate();
+        return o;
+    }
+
     private static ArgumentException Bad(string name, object value, string what) =>
         new(string.Create(CultureInfo.InvariantCulture, $"TFLite_Detection_PostProcess option {name} = {value} {what}"), name);
 
