@@ -21,15 +21,26 @@ public class SsdGoldenTests(ITestOutputHelper output)
 {
     private static readonly Lazy<ReferenceSsd> s_reference = new(() => ReferenceSsd.ForEntry(SsdImporterTests.Entry));
 
-    /// <summary>The reference pass on the Task Library's input for cats_and_dogs.jpg (about a second of scalar code; run once).</summary>
+    /// <summary>cats_and_dogs.jpg decoded as the Task Library decodes it: stb_image (<c>DecodeImageFromFile</c>, image_utils.cc).</summary>
+    private static readonly Lazy<byte[]> s_stbPixels = new(() =>
+    {
+        var decoded = StbImageSharp.ImageResult.FromMemory(File.ReadAllBytes(ImagePath), StbImageSharp.ColorComponents.RedGreenBlue);
+        Assert.Equal((GoldenDetections.ImageWidth, GoldenDetections.ImageHeight), (decoded.Width, decoded.Height));
+        return decoded.Data;
+    });
+
+    /// <summary>
+    /// The reference pass on the input a Task Library build on x86-64 gives the detector: stb_image's pixels resized by libyuv
+    /// with its SSE2 box row function (<see cref="LibyuvArgbScaleReference.RowFunctions.X86Sse2"/>). About 8 s of scalar code; once.
+    /// </summary>
     private static readonly Lazy<(byte[] Input, ReferenceSsd.Result Result)> s_catsAndDogs = new(() =>
     {
-        using var image = Image.Load<Rgb24>(Path.Combine(SharedData.Root!, GoldenDetections.ImageRelativePath));
-        var pre = new DetectorPreprocessor(300, 300);
-        var input = new byte[pre.OutputLength];
-        pre.Preprocess(image, input);
+        byte[] input = LibyuvArgbScaleReference.ResizeRgb(s_stbPixels.Value, GoldenDetections.ImageWidth, GoldenDetections.ImageHeight, 300, 300,
+            LibyuvArgbScaleReference.RowFunctions.X86Sse2);
         return (input, s_reference.Value.Forward(input));
     });
+
+    private static string ImagePath => Path.Combine(SharedData.Root!, GoldenDetections.ImageRelativePath);
 
     [Fact]
     public void Reference_ReadsTheCommittedFile_WithTflitesArithmetic()
@@ -105,18 +116,17 @@ public class SsdGoldenTests(ITestOutputHelper output)
         Assert.InRange(worst, 0, 1);
     }
 
-    /// <summary>A detection in the Task Library's form: pixel box (origin, size), class index, score.</summary>
-    private sealed record TaskDetection(int OriginX, int OriginY, int Width, int Height, int ClassIndex, float Score, NormalizedBox Box);
+    /// <summary>A detection in the Task Library's form: pixel box (origin, size), class, label, score.</summary>
+    private sealed record TaskDetection(int OriginX, int OriginY, int Width, int Height, int ClassIndex, string Label, float Score, NormalizedBox Box);
 
-    [SharedDataFact]
-    public void CatsAndDogs_MatchesTfliteSupportsGoldenDetections()
+    /// <summary>
+    /// The post-processing of one reference pass: the product's (<see cref="DetectionPostprocess"/>, configured from the canonical
+    /// file alone) checked identical, bit for bit, to the reference's; then the Task Library's boxes.
+    /// </summary>
+    private static List<TaskDetection> Postprocess(ReferenceSsd.Result result)
     {
-        var (input, result) = s_catsAndDogs.Value;
-        var reference = s_reference.Value;
         var file = SafeTensorsFile.Read(File.ReadAllBytes(RepoPaths.Weights(SsdImporterTests.Entry)));
         var net = DetectorWeights.DetectorOf(file);
-
-        // The product post-processing on the reference network's raw outputs, configured from the canonical file.
         var options = DetectionPostprocessOptions.From(net.Postprocess);
         var anchorQ = new Quantization(net.Anchors.Quantization.Scale, net.Anchors.Quantization.ZeroPoint);
         var pp = new DetectionPostprocess(options, DetectionPostprocess.DequantizeAnchors(file.Find("anchors")!.Data, anchorQ), net.Classes,
@@ -126,7 +136,6 @@ public class SsdGoldenTests(ITestOutputHelper output)
             result.ClassScores, new Quantization(net.Logistic.Output.Scale, net.Logistic.Output.ZeroPoint),
             GoldenDetections.ImageWidth, GoldenDetections.ImageHeight, detections);
 
-        // The reference post-processing (run inside ReferenceSsd.Forward): identical, bit for bit.
         var r = result.Detections;
         Assert.Equal((float)count, r.NumDetections);
         for (int i = 0; i < count; i++)
@@ -137,27 +146,28 @@ public class SsdGoldenTests(ITestOutputHelper output)
             Assert.Equal(new[] { r.DetectionBoxes[4 * i], r.DetectionBoxes[4 * i + 1], r.DetectionBoxes[4 * i + 2], r.DetectionBoxes[4 * i + 3] },
                 new[] { d.Box.YMin, d.Box.XMin, d.Box.YMax, d.Box.XMax });
         }
-
-        // The Task Library's results: the first max_results detections (its score threshold is below every one here),
-        // boxes through OrientAndDenormalizeBoundingBox.
-        var ours = detections.Take(count).Select(d =>
+        // The Task Library keeps the first max_results detections above the metadata's score threshold (below every score
+        // here) and maps each box with OrientAndDenormalizeBoundingBox.
+        return detections.Take(count).Select(d =>
         {
             var (x, y, w, h) = GoldenDetections.ToTaskLibraryBox(d.Box, GoldenDetections.ImageWidth, GoldenDetections.ImageHeight);
-            return new TaskDetection(x, y, w, h, d.ClassIndex, d.Score, d.Box);
+            return new TaskDetection(x, y, w, h, d.ClassIndex, d.Label, d.Score, d.Box);
         }).ToList();
+    }
 
-        var report = new StringBuilder();
-        report.AppendLine($"input: {input.Length} bytes; raw outputs: box encodings [{reference.AnchorCount},4], class scores [{reference.AnchorCount},{reference.Classes}]; {count} detections");
+    /// <summary>The detections as a table, then field by field against <see cref="GoldenDetections.Current"/>; returns the count of identical fields.</summary>
+    private static int Report(StringBuilder report, string title, List<TaskDetection> ours)
+    {
+        report.AppendLine(title);
         report.AppendLine(" #  class          score        origin_x origin_y width height   normalized [ymin, xmin, ymax, xmax]");
         for (int i = 0; i < ours.Count; i++)
         {
             var t = ours[i];
             report.AppendLine(string.Create(CultureInfo.InvariantCulture,
-                $"{i,2}  {t.ClassIndex,2} {CocoLabels.ForClass(t.ClassIndex),-10} {t.Score,-11:R}  {t.OriginX,8} {t.OriginY,8} {t.Width,5} {t.Height,6}   [{t.Box.YMin:R}, {t.Box.XMin:R}, {t.Box.YMax:R}, {t.Box.XMax:R}]"));
+                $"{i,2}  {t.ClassIndex,2} {t.Label,-10} {t.Score,-11:R}  {t.OriginX,8} {t.OriginY,8} {t.Width,5} {t.Height,6}   [{t.Box.YMin:R}, {t.Box.XMin:R}, {t.Box.YMax:R}, {t.Box.XMax:R}]"));
         }
-        report.AppendLine("vs tflite-support (current, exact in object_detector_test.py):");
         int exactFields = 0, fields = 0;
-        for (int i = 0; i < GoldenDetections.MaxResults; i++)
+        for (int i = 0; i < GoldenDetections.MaxResults && i < ours.Count; i++)
         {
             var g = GoldenDetections.Current[i];
             var t = ours[i];
@@ -170,26 +180,96 @@ public class SsdGoldenTests(ITestOutputHelper output)
             }
             Field("origin_x", t.OriginX, g.OriginX); Field("origin_y", t.OriginY, g.OriginY); Field("width", t.Width, g.Width); Field("height", t.Height, g.Height);
             Field("class", t.ClassIndex, g.ClassIndex); Field("score", t.Score, g.Score);
-            report.AppendLine($"  {i}: {(diffs.Count == 0 ? "identical" : string.Join(", ", diffs))}");
+            report.AppendLine($"  vs golden {i} ({g.ClassName}): {(diffs.Count == 0 ? "identical" : string.Join(", ", diffs))}");
         }
-        report.AppendLine($"  {exactFields} of {fields} fields identical");
+        report.AppendLine($"  {exactFields} of {fields} fields identical to tflite-support's");
+        return exactFields;
+    }
+
+    /// <summary>
+    /// End to end as tflite-support's <c>object_detector_test</c> runs on x86-64: stb_image decode, libyuv resize (SSE2 box
+    /// rounding), the network (here TFLite's reference kernels on the canonical file), <c>TFLite_Detection_PostProcess</c> (the
+    /// product's and the reference's, identical), the Task Library's pixel boxes. Every field equals the published
+    /// <see cref="GoldenDetections.Current"/> (which the Python test compares exactly), and so lies within the earlier C++
+    /// test's tolerances of <see cref="GoldenDetections.Earlier"/>.
+    /// </summary>
+    [SharedDataFact]
+    public void CatsAndDogs_AsTheTaskLibraryRunsOnX86_GivesTfliteSupportsGoldenDetectionsExactly()
+    {
+        var (_, result) = s_catsAndDogs.Value;
+        var ours = Postprocess(result);
+        var report = new StringBuilder();
+        int exact = Report(report, "stb_image decode + libyuv x86 (SSE2) resize + reference network + post-processing:", ours);
         output.WriteLine(report.ToString());
 
-        // tflite-support's tolerances (the earlier C++ ExpectApproximatelyEqual): class exact, score ± 0.05, box fields ± 3 px —
-        // against both published versions; the class names through the label map.
-        Assert.True(count >= GoldenDetections.MaxResults, $"only {count} detections");
-        foreach (var golden in new[] { GoldenDetections.Current, GoldenDetections.Earlier })
+        Assert.True(ours.Count >= GoldenDetections.MaxResults, $"only {ours.Count} detections");
+        Assert.Equal(6 * GoldenDetections.MaxResults, exact);
+        for (int i = 0; i < GoldenDetections.MaxResults; i++)
+        {
+            var g = GoldenDetections.Current[i];
+            Assert.Equal((g.OriginX, g.OriginY, g.Width, g.Height, g.ClassIndex, g.ClassName, g.Score),
+                (ours[i].OriginX, ours[i].OriginY, ours[i].Width, ours[i].Height, ours[i].ClassIndex, ours[i].Label, ours[i].Score));
+            var e = GoldenDetections.Earlier[i];
+            Assert.Equal(e.ClassIndex, ours[i].ClassIndex);
+            Assert.InRange(ours[i].Score, e.Score - GoldenDetections.EarlierScoreTolerance, e.Score + GoldenDetections.EarlierScoreTolerance);
+            foreach (var (a, b) in new[] { (ours[i].OriginX, e.OriginX), (ours[i].OriginY, e.OriginY), (ours[i].Width, e.Width), (ours[i].Height, e.Height) })
+                Assert.InRange(a, b - GoldenDetections.EarlierBoxTolerance, b + GoldenDetections.EarlierBoxTolerance);
+        }
+    }
+
+    /// <summary>
+    /// The product's preprocessing (<see cref="DetectorPreprocessor"/>: libyuv's C row functions, which ARM's NEON box filter
+    /// matches) on the same pixels, and on ImageSharp's decode (the product's image loader). The resize differs from the x86
+    /// Task Library's by at most 1 per byte, exactly where C's (a+b+c+d+2)&gt;&gt;2 and SSE2's double pavgb round apart; this
+    /// network turns such ±1 input changes into several uint8 steps of its box codes (one step of a width code,
+    /// 0.079 / 5 in the exponent, is 1.6 % of the width: 6 px of a 394-px box). Classes and labels stay exact and scores stay
+    /// within tflite-support's 0.05; box fields move by a few pixels (printed; the 3-px tolerance of the earlier C++ test is not
+    /// met by every field, so it is not asserted here: the exact comparison is the test above).
+    /// </summary>
+    [SharedDataFact]
+    public void CatsAndDogs_WithTheProductsPreprocessing_KeepsTheClassesAndScores()
+    {
+        var pre = new DetectorPreprocessor(300, 300);
+        byte[] x86 = s_catsAndDogs.Value.Input;
+        byte[] stb = s_stbPixels.Value;
+        var fromStb = new byte[pre.OutputLength];
+        pre.PreprocessRgb24(stb, GoldenDetections.ImageWidth, GoldenDetections.ImageHeight, GoldenDetections.ImageWidth * 3, fromStb);
+        // Where the product's resize differs from the x86 one, it is the rounding and nothing else (1200×600 → 300×300 is libyuv's
+        // even 4×2 box at columns 4i+1, 4i+2, rows 2j, 2j+1).
+        int differing = 0;
+        for (int j = 0; j < 300; j++)
+            for (int i = 0; i < 300; i++)
+                for (int c = 0; c < 3; c++)
+                {
+                    int P(int x, int y) => stb[(y * GoldenDetections.ImageWidth + x) * 3 + c];
+                    int a = P(4 * i + 1, 2 * j), b = P(4 * i + 2, 2 * j), cc = P(4 * i + 1, 2 * j + 1), d = P(4 * i + 2, 2 * j + 1);
+                    int k = (j * 300 + i) * 3 + c;
+                    Assert.Equal((a + b + cc + d + 2) >> 2, fromStb[k]);
+                    Assert.Equal(((((a + cc + 1) >> 1) + ((b + d + 1) >> 1) + 1) >> 1), x86[k]);
+                    Assert.InRange(fromStb[k] - x86[k], -1, 1);
+                    if (fromStb[k] != x86[k]) differing++;
+                }
+
+        using var image = Image.Load<Rgb24>(ImagePath);
+        var fromImageSharp = new byte[pre.OutputLength];
+        pre.Preprocess(image, fromImageSharp);
+
+        var report = new StringBuilder();
+        report.AppendLine($"product resize vs x86 Task Library resize (same stb_image pixels): {differing} of {x86.Length} bytes differ by 1");
+        foreach (var (title, input) in new[] { ("stb_image decode + product DetectorPreprocessor:", fromStb), ("ImageSharp decode (product loader) + product DetectorPreprocessor:", fromImageSharp) })
+        {
+            var result = s_reference.Value.Forward(input);
+            var ours = Postprocess(result);
+            Report(report, title, ours);
+            Assert.True(ours.Count >= GoldenDetections.MaxResults, $"only {ours.Count} detections");
             for (int i = 0; i < GoldenDetections.MaxResults; i++)
             {
-                var g = golden[i];
-                var t = ours[i];
-                Assert.Equal(g.ClassIndex, t.ClassIndex);
-                Assert.Equal(g.ClassName, detections[i].Label);
-                Assert.InRange(t.Score, g.Score - GoldenDetections.EarlierScoreTolerance, g.Score + GoldenDetections.EarlierScoreTolerance);
-                Assert.InRange(t.OriginX, g.OriginX - GoldenDetections.EarlierBoxTolerance, g.OriginX + GoldenDetections.EarlierBoxTolerance);
-                Assert.InRange(t.OriginY, g.OriginY - GoldenDetections.EarlierBoxTolerance, g.OriginY + GoldenDetections.EarlierBoxTolerance);
-                Assert.InRange(t.Width, g.Width - GoldenDetections.EarlierBoxTolerance, g.Width + GoldenDetections.EarlierBoxTolerance);
-                Assert.InRange(t.Height, g.Height - GoldenDetections.EarlierBoxTolerance, g.Height + GoldenDetections.EarlierBoxTolerance);
+                var g = GoldenDetections.Current[i];
+                Assert.Equal(g.ClassIndex, ours[i].ClassIndex);
+                Assert.Equal(g.ClassName, ours[i].Label);
+                Assert.InRange(ours[i].Score, g.Score - GoldenDetections.EarlierScoreTolerance, g.Score + GoldenDetections.EarlierScoreTolerance);
             }
+        }
+        output.WriteLine(report.ToString());
     }
 }

@@ -15,7 +15,38 @@ internal static class LibyuvArgbScaleReference
 {
     private const int FilterNone = 0, FilterLinear = 1, FilterBilinear = 2;
 
-    public static byte[] ResizeRgb(byte[] rgb, int srcWidth, int srcHeight, int dstWidth, int dstHeight)
+    /// <summary>Which of libyuv's row functions a build runs (libyuv picks them at run time with <c>TestCpuFlag</c>).</summary>
+    public enum RowFunctions
+    {
+        /// <summary>The portable C row functions (<c>scale_common.cc</c>); NEON's box filters round the same way.</summary>
+        C,
+        /// <summary>
+        /// An x86-64 build: the 2×2 box row functions are <c>ScaleARGBRowDown2Box_SSE2</c> and <c>ScaleARGBRowDownEvenBox_SSE2</c>
+        /// (<c>source/scale_gcc.cc</c>): <c>pavgb</c> of the two rows, then <c>pavgb</c> of the two columns, each rounding up —
+        /// <c>avg(avg(a, c), avg(b, d))</c> instead of C's <c>(a + b + c + d + 2) &gt;&gt; 2</c>. Only these two are transcribed:
+        /// other geometries (bilinear column filters, SSSE3/AVX2 paths) throw <see cref="NotSupportedException"/>.
+        /// </summary>
+        X86Sse2,
+    }
+
+    public static byte[] ResizeRgb(byte[] rgb, int srcWidth, int srcHeight, int dstWidth, int dstHeight) =>
+        ResizeRgb(rgb, srcWidth, srcHeight, dstWidth, dstHeight, RowFunctions.C);
+
+
+    /// <summary><c>_mm_avg_epu8</c> (<c>pavgb</c>): (a + b + 1) &gt;&gt; 1.</summary>
+    private static int Pavgb(int a, int b) => (a + b + 1) >> 1;
+
+    /// <summary>The 2×2 box of the two box row functions: C or SSE2 rounding (see <see cref="RowFunctions"/>).</summary>
+    private static byte Box(RowFunctions rows, int topLeft, int topRight, int bottomLeft, int bottomRight) => rows == RowFunctions.X86Sse2
+        ? (byte)Pavgb(Pavgb(topLeft, bottomLeft), Pavgb(topRight, bottomRight))
+        : (byte)((topLeft + topRight + bottomLeft + bottomRight + 2) >> 2);
+
+    private static void RequireC(RowFunctions rows, string path)
+    {
+        if (rows != RowFunctions.C) throw new NotSupportedException($"libyuv's x86 row functions of {path} are not transcribed here (only the 2×2 box filters)");
+    }
+
+    public static byte[] ResizeRgb(byte[] rgb, int srcWidth, int srcHeight, int dstWidth, int dstHeight, RowFunctions rows)
     {
         // ConvertRgbToArgb (libyuv's little-endian ARGB is B, G, R, A in memory; the channel order does not change the math).
         var argb = new byte[srcWidth * srcHeight * 4];
@@ -27,7 +58,7 @@ internal static class LibyuvArgbScaleReference
             argb[4 * i + 3] = 255;
         }
         var dst = new byte[dstWidth * dstHeight * 4];
-        ScaleARGB(argb, srcWidth * 4, srcWidth, srcHeight, dst, dstWidth * 4, dstWidth, dstHeight, FilterBilinear);
+        ScaleARGB(argb, srcWidth * 4, srcWidth, srcHeight, dst, dstWidth * 4, dstWidth, dstHeight, FilterBilinear, rows);
         var result = new byte[dstWidth * dstHeight * 3];
         for (int i = 0; i < dstWidth * dstHeight; i++)
         {
@@ -86,7 +117,7 @@ internal static class LibyuvArgbScaleReference
         }
     }
 
-    private static void ScaleARGB(byte[] src, int srcStride, int srcWidth, int srcHeight, byte[] dst, int dstStride, int dstWidth, int dstHeight, int filtering)
+    private static void ScaleARGB(byte[] src, int srcStride, int srcWidth, int srcHeight, byte[] dst, int dstStride, int dstWidth, int dstHeight, int filtering, RowFunctions rows)
     {
         filtering = ScaleFilterReduce(srcWidth, srcHeight, dstWidth, dstHeight, filtering);
         ScaleSlope(srcWidth, srcHeight, dstWidth, dstHeight, filtering, out int x, out int y, out int dx, out int dy);
@@ -100,8 +131,8 @@ internal static class LibyuvArgbScaleReference
             {
                 if ((dx & 0x10000) == 0 && (dy & 0x10000) == 0)
                 {
-                    if (dx == 0x20000 && dy == 0x20000) { ScaleARGBDown2(src, srcStride, dst, dstStride, dstWidth, dstHeight, x, y, dy, filtering); return; }
-                    ScaleARGBDownEven(src, srcStride, dst, dstStride, dstWidth, dstHeight, x, dx, y, dy, filtering);
+                    if (dx == 0x20000 && dy == 0x20000) { ScaleARGBDown2(src, srcStride, dst, dstStride, dstWidth, dstHeight, x, y, dy, filtering, rows); return; }
+                    ScaleARGBDownEven(src, srcStride, dst, dstStride, dstWidth, dstHeight, x, dx, y, dy, filtering, rows);
                     return;
                 }
                 if ((dx & 0x10000) != 0 && (dy & 0x10000) != 0)
@@ -117,13 +148,15 @@ internal static class LibyuvArgbScaleReference
                 }
             }
         }
+        // The remaining paths filter with InterpolateRow / ScaleARGBFilterCols, whose x86 versions are not transcribed.
+        if (filtering != FilterNone) RequireC(rows, "this geometry");
         if (dx == 0x10000 && (x & 0xffff) == 0) { ScalePlaneVertical(srcHeight, dstWidth, dstHeight, srcStride, dstStride, src, dst, x, y, dy, 4, filtering); return; }
         if (filtering != FilterNone && dy < 65536) { ScaleARGBBilinearUp(srcWidth, srcHeight, dstWidth, dstHeight, srcStride, dstStride, src, dst, x, dx, y, dy, filtering); return; }
         if (filtering != FilterNone) { ScaleARGBBilinearDown(srcWidth, srcHeight, dstWidth, dstHeight, srcStride, dstStride, src, dst, x, dx, y, dy, filtering); return; }
         ScaleARGBSimple(dstWidth, dstHeight, srcStride, dstStride, src, dst, x, dx, y, dy);
     }
 
-    private static void ScaleARGBDown2(byte[] src, int srcStride, byte[] dst, int dstStride, int dstWidth, int dstHeight, int x, int y, int dy, int filtering)
+    private static void ScaleARGBDown2(byte[] src, int srcStride, byte[] dst, int dstStride, int dstWidth, int dstHeight, int x, int y, int dy, int filtering, RowFunctions rows)
     {
         int rowStride = srcStride * (dy >> 16);
         int s = filtering == FilterBilinear ? (y >> 16) * srcStride + (x >> 16) * 4 : (y >> 16) * srcStride + ((x >> 16) - 1) * 4;
@@ -133,13 +166,13 @@ internal static class LibyuvArgbScaleReference
             // ScaleARGBRowDown2Box_C
             for (int i = 0, sp = s, dp = d; i < dstWidth; ++i, sp += 8, dp += 4)
                 for (int c = 0; c < 4; c++)
-                    dst[dp + c] = (byte)((src[sp + c] + src[sp + c + 4] + src[sp + srcStride + c] + src[sp + srcStride + c + 4] + 2) >> 2);
+                    dst[dp + c] = Box(rows, src[sp + c], src[sp + c + 4], src[sp + srcStride + c], src[sp + srcStride + c + 4]);
             s += rowStride;
             d += dstStride;
         }
     }
 
-    private static void ScaleARGBDownEven(byte[] src, int srcStride, byte[] dst, int dstStride, int dstWidth, int dstHeight, int x, int dx, int y, int dy, int filtering)
+    private static void ScaleARGBDownEven(byte[] src, int srcStride, byte[] dst, int dstStride, int dstWidth, int dstHeight, int x, int dx, int y, int dy, int filtering, RowFunctions rows)
     {
         int colStep = dx >> 16;
         int rowStride = (dy >> 16) * srcStride;
@@ -150,7 +183,7 @@ internal static class LibyuvArgbScaleReference
             // ScaleARGBRowDownEvenBox_C
             for (int i = 0, sp = s, dp = d; i < dstWidth; ++i, sp += colStep * 4, dp += 4)
                 for (int c = 0; c < 4; c++)
-                    dst[dp + c] = (byte)((src[sp + c] + src[sp + c + 4] + src[sp + stride + c] + src[sp + stride + c + 4] + 2) >> 2);
+                    dst[dp + c] = Box(rows, src[sp + c], src[sp + c + 4], src[sp + stride + c], src[sp + stride + c + 4]);
         }
     }
 
