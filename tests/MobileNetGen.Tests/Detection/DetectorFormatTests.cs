@@ -65,8 +65,8 @@ public class DetectorFormatTests
         }
         // The classifier readers refuse it by name.
         Assert.Contains("ssd_mobilenet_v1", Assert.Throws<WeightsFormatException>(() => CanonicalWeights.ArchitectureOf(header)).Message);
-        // About 1.1 G multiply-accumulates (backbone 0.75 at 300 px, extras, predictors).
-        Assert.InRange(net.Macs, 600_000_000, 1_300_000_000);
+        // 728 M multiply-accumulates (backbone 0.75 at 300 px, extras, predictors; every 3×3 tap counted, padding included).
+        Assert.Equal(728_036_496L, net.Macs);
     }
 
     [Fact]
