@@ -144,6 +144,9 @@ public readonly unsafe struct WeightTensor
             Buffer.MemoryCopy(_data, destination, Elements * 4, Elements * 4);
             return;
         }
-        for (long i = 0; i < Elements; i++) destination[i] = (float)(_quantOffset + _data[i] * _quantStep);
+        // 256 possible bytes: dequantize each once, then look the values up.
+        float* table = stackalloc float[256];
+        for (int q = 0; q < 256; q++) table[q] = (float)(_quantOffset + (byte)q * _quantStep);
+        for (long i = 0; i < Elements; i++) destination[i] = table[_data[i]];
     }
 }

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using MobileNetGen.Model;
 
 namespace MobileNetGen.Runtime.Kernels;
@@ -32,20 +33,23 @@ public static unsafe class WeightPacking
         const int P = KernelContract.PanelWidth;
         if (cout % P != 0) throw new ArgumentException($"pointwise width {cout} is not a multiple of {P}", nameof(cout));
         if (kernel.Elements != (long)cin * cout) throw new ArgumentException($"pointwise kernel holds {kernel.Elements} values, not {cin}×{cout}", nameof(kernel));
-        float* folded = (float*)NativeMemory.Alloc((nuint)(kernel.Elements * sizeof(float)));
+        if (scale.Elements != cout) throw new ArgumentException($"BatchNorm scale holds {scale.Elements} values, not {cout}", nameof(scale));
+        float* values = (float*)NativeMemory.Alloc((nuint)(kernel.Elements * sizeof(float)));
+        float* scales = (float*)NativeMemory.Alloc((nuint)(cout * sizeof(float)));
         try
         {
-            FoldedInPlace(kernel, scale, cout, folded);
+            kernel.ReadFloats(values);
+            scale.ReadFloats(scales);
             int panels = cout / P;
             for (int panel = 0; panel < panels; panel++)
                 for (int ci = 0; ci < cin; ci++)
-                {
-                    float* from = folded + (long)ci * cout + panel * P;
-                    float* to = destination + ((long)panel * cin + ci) * P;
-                    for (int j = 0; j < P; j++) to[j] = from[j];
-                }
+                    MultiplyRow(values + (long)ci * cout + panel * P, scales + panel * P, destination + ((long)panel * cin + ci) * P, P);
         }
-        finally { NativeMemory.Free(folded); }
+        finally
+        {
+            NativeMemory.Free(values);
+            NativeMemory.Free(scales);
+        }
     }
 
     /// <summary>Logits kernel <c>[1][1][C][classes]</c>, kept as <c>[C][classes]</c> (no BatchNorm).</summary>
@@ -58,12 +62,19 @@ public static unsafe class WeightPacking
     private static void FoldedInPlace(WeightTensor kernel, WeightTensor scale, int channels, float* destination)
     {
         if (scale.Elements != channels) throw new ArgumentException($"BatchNorm scale holds {scale.Elements} values, not {channels}", nameof(scale));
+        if (kernel.Elements % channels != 0) throw new ArgumentException($"kernel of {kernel.Elements} values is not whole rows of {channels} channels", nameof(kernel));
         kernel.ReadFloats(destination);
-        float[] scales = new float[channels];
-        fixed (float* ps = scales)
-        {
-            scale.ReadFloats(ps);
-            for (long i = 0; i < kernel.Elements; i++) destination[i] *= ps[i % channels];
-        }
+        float* scales = stackalloc float[channels];
+        scale.ReadFloats(scales);
+        for (long row = 0; row < kernel.Elements; row += channels) MultiplyRow(destination + row, scales, destination + row, channels);
+    }
+
+    /// <summary><c>to[j] = from[j] · scale[j]</c>: one IEEE multiply per value, the same on every width (from and to may be the same).</summary>
+    private static void MultiplyRow(float* from, float* scale, float* to, int count)
+    {
+        int j = 0;
+        for (; j + Vector256<float>.Count <= count; j += Vector256<float>.Count)
+            (Vector256.Load(from + j) * Vector256.Load(scale + j)).Store(to + j);
+        for (; j < count; j++) to[j] = from[j] * scale[j];
     }
 }
