@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using MobileNetGen.Model;
@@ -34,22 +35,25 @@ public static unsafe class WeightPacking
         if (cout % P != 0) throw new ArgumentException($"pointwise width {cout} is not a multiple of {P}", nameof(cout));
         if (kernel.Elements != (long)cin * cout) throw new ArgumentException($"pointwise kernel holds {kernel.Elements} values, not {cin}×{cout}", nameof(kernel));
         if (scale.Elements != cout) throw new ArgumentException($"BatchNorm scale holds {scale.Elements} values, not {cout}", nameof(scale));
-        float* values = (float*)NativeMemory.Alloc((nuint)(kernel.Elements * sizeof(float)));
-        float* scales = (float*)NativeMemory.Alloc((nuint)(cout * sizeof(float)));
-        try
-        {
-            kernel.ReadFloats(values);
-            scale.ReadFloats(scales);
-            int panels = cout / P;
+        float* scales = stackalloc float[cout];
+        scale.ReadFloats(scales);
+        float* table = stackalloc float[256];
+        float* row = stackalloc float[P];
+        if (kernel.Bytes != null) kernel.DequantizationTable(table);
+        int panels = cout / P;
+        // Straight from the file into the panels: one pass, no intermediate copy.
+        for (int ci = 0; ci < cin; ci++)
             for (int panel = 0; panel < panels; panel++)
-                for (int ci = 0; ci < cin; ci++)
-                    MultiplyRow(values + (long)ci * cout + panel * P, scales + panel * P, destination + ((long)panel * cin + ci) * P, P);
-        }
-        finally
-        {
-            NativeMemory.Free(values);
-            NativeMemory.Free(scales);
-        }
+            {
+                long at = (long)ci * cout + panel * P;
+                float* from = kernel.Floats + at;
+                if (kernel.Bytes != null)
+                {
+                    for (int j = 0; j < P; j++) row[j] = table[kernel.Bytes[at + j]];
+                    from = row;
+                }
+                MultiplyRow(from, scales + panel * P, destination + ((long)panel * cin + ci) * P, P);
+            }
     }
 
     /// <summary>Logits kernel <c>[1][1][C][classes]</c>, kept as <c>[C][classes]</c> (no BatchNorm).</summary>
@@ -70,6 +74,7 @@ public static unsafe class WeightPacking
     }
 
     /// <summary><c>to[j] = from[j] · scale[j]</c>: one IEEE multiply per value, the same on every width (from and to may be the same).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void MultiplyRow(float* from, float* scale, float* to, int count)
     {
         int j = 0;
