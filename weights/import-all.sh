@@ -35,3 +35,8 @@ run import ../shared/models/tflite-quant-2018/mobilenet_v1_0.5_160_quant.tflite 
 run import ../shared/models/tflite-quant-2018/mobilenet_v1_0.75_192_quant.tflite -o weights
 run import ../shared/models/tflite-quant-2018/coral-1.0_224-split/mobilenet_v1_1.0_224_quant_embedding_extractor.tflite \
     --head ../shared/models/tflite-quant-2018/coral-1.0_224-split/mobilenet_quant_v1_224_head_layers.tflite -o weights
+
+# Google's uint8 SSD MobileNet v1 detector (COCO, quantization-aware training; coco_ssd_mobilenet_v1_1.0_quant_2018_06_29):
+# backbone, extra feature layers, predictors, anchors and TFLite_Detection_PostProcess options in one canonical file
+# (weights/README.md, "Detector (uint8 SSD) entries"); the label map is labelmap.txt beside the model.
+run import ../shared/models/ssd-mobilenet-v1-coco-quant/detect.tflite -o weights

@@ -56,5 +56,6 @@ public static class Program
             ImportCommand.Create(ctx),
             BenchCommand.Create(ctx),
             ChooseCommand.Create(ctx),
+            ProfileCommand.Create(ctx),
         };
 }

@@ -157,10 +157,65 @@ namespace MobileNetGen.Generator
                     w.Line($"runner.Run(&RunLayer, {convs}, input, bufferA, bufferB, path); // layers 0-{convs - 1}, each split across runner.Threads");
                 w.Line("float* w = Weights.Data;");
                 w.Line($"{plan.Layers[plan.PoolLayer].MethodName}(path, {features}, embeddings);");
+                w.Line("runner.Lap(); // the head's steps, for Profile (nothing otherwise)");
                 w.Line($"{plan.Layers[plan.LogitsLayer].MethodName}(path, embeddings, logits, w);");
+                w.Line("runner.Lap();");
                 w.Close();
                 w.Line();
+                WriteSteps(w, plan);
             }
+
+            /// <summary>
+            /// The schedules as data (<c>MobileNetClassifier.Steps</c>, <c>Profile</c>): one entry per step the runner times,
+            /// the head's two included, with its MACs and the bytes it must move at the least.
+            /// </summary>
+            private static void WriteSteps(SourceWriter w, NetworkPlan plan)
+            {
+                const int bytesPerValue = 4; // float32 activations and packed weights
+                long WeightBytes(LayerPlan l) => l.Weights is LayerWeights lw ? (lw.Kernel.Elements + lw.Bias.Elements) * bytesPerValue : 0;
+                long InBytes(LayerPlan l) => (long)l.InH * l.InW * l.InC * bytesPerValue;
+                string StepLine(Step s)
+                {
+                    var l = plan.Layers[s.Layer];
+                    if (s.Second is int second)
+                    {
+                        var d = plan.Layers[second];
+                        return $"new({Str(l.SlimName + " + " + d.SlimName)}, {Str("pointwise 1×1 + depthwise 3×3/" + d.Stride + ", fused")}, {Str($"{l.InH}x{l.InW}x{l.InC} -> {d.OutH}x{d.OutW}x{d.OutC}")}, " +
+                               $"Macs: {l.Macs + d.Macs}, BytesMoved: {InBytes(l) + d.OutElements * bytesPerValue + WeightBytes(l) + WeightBytes(d)}),";
+                    }
+                    return LayerLine(l);
+                }
+                string LayerLine(LayerPlan l) =>
+                    $"new({Str(l.SlimName)}, {Str(StepKind(l))}, {Str($"{l.InH}x{l.InW}x{l.InC} -> {l.OutH}x{l.OutW}x{l.OutC}")}, " +
+                    $"Macs: {l.Macs}, BytesMoved: {InBytes(l) + l.OutElements * bytesPerValue + WeightBytes(l)}),";
+                void Table(string name, Schedule schedule, string summary)
+                {
+                    w.Line($"/// <summary>{summary}</summary>");
+                    w.Line($"private static readonly {RuntimeAlias}.NetworkStep[] {name} =");
+                    w.Open();
+                    foreach (var s in schedule.Steps) w.Line(StepLine(s));
+                    w.Line(LayerLine(plan.Layers[plan.PoolLayer]));
+                    w.Line(LayerLine(plan.Layers[plan.LogitsLayer]));
+                    w.Close("};");
+                    w.Line();
+                }
+                w.Line("/// <inheritdoc/>");
+                w.Line(plan.OneThread != null
+                    ? $"protected override global::System.Collections.Generic.IReadOnlyList<{RuntimeAlias}.NetworkStep> ScheduleSteps(int threads) => threads == 1 ? OneThreadSteps : LayeredSteps;"
+                    : $"protected override global::System.Collections.Generic.IReadOnlyList<{RuntimeAlias}.NetworkStep> ScheduleSteps(int threads) => LayeredSteps;");
+                w.Line();
+                Table("LayeredSteps", plan.Layered, "The steps when several threads share each layer (and with one thread when nothing fuses).");
+                if (plan.OneThread != null) Table("OneThreadSteps", plan.OneThread, "The steps on one thread: the fused pairs as one step each.");
+            }
+
+            private static string StepKind(LayerPlan l) => l.Kind switch
+            {
+                LayerKind.Conv3x3 => $"conv 3×3/{l.Stride}",
+                LayerKind.Depthwise3x3 => $"depthwise 3×3/{l.Stride}",
+                LayerKind.Pointwise => "pointwise 1×1",
+                LayerKind.GlobalAveragePool => "average pool",
+                _ => "logits",
+            };
 
             /// <summary>A <c>Run…(int n, part, parts, input, bufferA, bufferB, path)</c> method: a switch of one call per step.</summary>
             private static void WriteSchedule(SourceWriter w, NetworkPlan plan, Schedule schedule, string name, string parameter, string summary)

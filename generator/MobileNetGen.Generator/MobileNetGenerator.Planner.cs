@@ -43,7 +43,7 @@ namespace MobileNetGen.Generator
                     WeightsOrigin origin;
                     if (request.Synthetic)
                     {
-                        var synthetic = SyntheticWeights.Create(variant).Header();
+                        var synthetic = SyntheticWeights.Header(variant);
                         header = synthetic;
                         origin = new WeightsOrigin(null, synthetic.FileLength, synthetic.HeaderLength, SyntheticWeights.DefaultSeed);
                         Problem(DiagnosticDescriptors.SyntheticWeights, request.ClassName, variant.ToString(), SyntheticWeights.DefaultSeed.ToString(CultureInfo.InvariantCulture));

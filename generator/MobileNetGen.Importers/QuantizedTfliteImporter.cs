@@ -264,13 +264,13 @@ internal static class QuantizedTfliteImporter
         _ => throw new ImportException($"{where}: fused activation {ActivationName(code)} is not supported here (expected {(allowRelu6 ? "NONE or RELU6" : "NONE")})"),
     };
 
-    private static string ActivationName(byte code) => code switch
+    internal static string ActivationName(byte code) => code switch
     {
         0 => "NONE", 1 => "RELU", 2 => "RELU_N1_TO_1", 3 => "RELU6", 4 => "TANH", 5 => "SIGN_BIT", _ => $"{code} (unknown)",
     };
 
     /// <summary>A uint8 per-tensor quantized activation or weight tensor's parameters; refuses everything else.</summary>
-    private static QuantParams UInt8Params(TfliteFlatbuffer fb, TfliteTensor t, string what)
+    internal static QuantParams UInt8Params(TfliteFlatbuffer fb, TfliteTensor t, string what)
     {
         string name = $"{what} '{t.Name}'";
         switch (t.Type)
@@ -293,7 +293,7 @@ internal static class QuantizedTfliteImporter
         return new QuantParams(scale, (int)zp);
     }
 
-    private static void CheckPerTensor(TfliteQuantization q, string name)
+    internal static void CheckPerTensor(TfliteQuantization q, string name)
     {
         if (q.DetailsType != 0) throw new ImportException($"{name} uses custom quantization details (type {q.DetailsType}); only affine per-tensor quantization is supported");
         if (q.Scale.Length == 0) throw new ImportException($"{name} has no quantization scale");

@@ -17,17 +17,21 @@ namespace MobileNetGen.Importers;
 /// SubGraph: 0 tensors, 1 inputs, 2 outputs, 3 operators, 4 name.
 /// Tensor: 0 shape, 1 type (byte), 2 buffer (uint), 3 name, 4 quantization.
 /// QuantizationParameters: 0 min, 1 max, 2 scale [float], 3 zero_point [long], 4 details_type, 5 details, 6 quantized_dimension.
-/// Operator: 0 opcode_index, 1 inputs, 2 outputs, 3 builtin_options_type, 4 builtin_options, 5 custom_options.
+/// Operator: 0 opcode_index, 1 inputs, 2 outputs, 3 builtin_options_type, 4 builtin_options, 5 custom_options,
+/// 6 custom_options_format (CustomOptionsFormat: FLEXBUFFERS = 0), 7 mutating_variable_inputs, 8 intermediates,
+/// 9 large_custom_options_offset, 10 large_custom_options_size (custom options stored after the flatbuffer, files over 2 GB).
 /// Buffer: 0 data [ubyte], 1 offset (ulong), 2 size (ulong) — the latter two for data stored after the flatbuffer.
 /// </remarks>
 internal sealed class TfliteFlatbuffer
 {
     // BuiltinOperator (schema.fbs)
     public const int OpAveragePool2D = 1;
+    public const int OpConcatenation = 2;
     public const int OpConv2D = 3;
     public const int OpDepthwiseConv2D = 4;
     public const int OpDequantize = 6;
     public const int OpFullyConnected = 9;
+    public const int OpLogistic = 14;
     public const int OpReshape = 22;
     public const int OpSoftmax = 25;
     public const int OpSqueeze = 43;
@@ -48,6 +52,7 @@ internal sealed class TfliteFlatbuffer
     public const byte OptionsDepthwiseConv2D = 2;
     public const byte OptionsPool2D = 5;
     public const byte OptionsSoftmax = 9;
+    public const byte OptionsConcatenation = 10;
     public const byte OptionsReshape = 17;
     public const byte OptionsSqueeze = 30;
 
@@ -231,12 +236,12 @@ internal sealed class TfliteFlatbuffer
     {
         0 => "ADD",
         OpAveragePool2D => "AVERAGE_POOL_2D",
-        2 => "CONCATENATION",
+        OpConcatenation => "CONCATENATION",
         OpConv2D => "CONV_2D",
         OpDepthwiseConv2D => "DEPTHWISE_CONV_2D",
         OpDequantize => "DEQUANTIZE",
         OpFullyConnected => "FULLY_CONNECTED",
-        14 => "LOGISTIC",
+        OpLogistic => "LOGISTIC",
         17 => "MAX_POOL_2D",
         18 => "MUL",
         19 => "RELU",
@@ -312,6 +317,27 @@ internal sealed class TfliteOperator
 
     /// <summary>The <c>builtin_options</c> table, or null when absent.</summary>
     public FbTable? Options => _table.SubTable(4, "Operator.builtin_options");
+
+    /// <summary>
+    /// The <c>custom_options</c> bytes of a custom operator (bounds-checked; empty when absent). Options stored after the
+    /// flatbuffer (<c>large_custom_options_offset/size</c>, schema fields 9 and 10, for models over 2 GB) are read from there.
+    /// </summary>
+    public byte[] CustomOptions
+    {
+        get
+        {
+            var (start, count) = _table.Vector(5, 1, "Operator.custom_options");
+            if (count > 0) return _fb.Bytes.AsSpan(start, count).ToArray();
+            ulong off = _table.ULong(9, 0, "Operator.large_custom_options_offset"), size = _table.ULong(10, 0, "Operator.large_custom_options_size");
+            if (size == 0) return Array.Empty<byte>();
+            if (off > (ulong)_fb.Length || size > (ulong)_fb.Length - off)
+                throw _fb.Bad($"operator {Index} ({Name}): large custom options at bytes {off}..{off + size} lie outside the {_fb.Length}-byte file (truncated?)");
+            return _fb.Bytes.AsSpan((int)off, (int)size).ToArray();
+        }
+    }
+
+    /// <summary>The <c>custom_options_format</c> (0 = FLEXBUFFERS, the only value the schema defines).</summary>
+    public byte CustomOptionsFormat => _table.Byte(6, 0, "Operator.custom_options_format");
 }
 
 /// <summary>A flatbuffer table with bounds-checked field access on top of <see cref="Google.FlatBuffers.Table"/>.</summary>

@@ -11,6 +11,8 @@ namespace MobileNetGen.Importers;
 /// are transposed to HWIO; BatchNorm is folded into the filters and biases, so scale = ones.</item>
 /// <item>fully quantized uint8 models (<see cref="QuantizedTfliteImporter"/>): chosen when the convolutions' tensors are
 /// quantized integer types.</item>
+/// <item>uint8 SSD detectors (<see cref="SsdTfliteImporter"/>): chosen when the graph has the custom operator
+/// <c>TFLite_Detection_PostProcess</c> (or CONCATENATION / LOGISTIC, which no classifier has).</item>
 /// </list>
 /// </summary>
 internal static class TfliteImporter
@@ -23,6 +25,7 @@ internal static class TfliteImporter
         if (options.HeadPath != null) (head, headWhere) = Read(options.HeadPath, "TFLite head model");
         return Guard(where, () =>
         {
+            if (SsdTfliteImporter.IsDetector(fb)) return SsdTfliteImporter.Import(fb, path, options);
             if (head != null || IsQuantized(fb)) return QuantizedTfliteImporter.Import(fb, path, head, options.HeadPath, options);
             return ImportFloat(fb, path, options);
         }, headWhere);

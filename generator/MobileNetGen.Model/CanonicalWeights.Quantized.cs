@@ -154,7 +154,7 @@ namespace MobileNetGen.Model
         private static bool SameBits(float a, float b) =>
             BitConverter.ToInt32(BitConverter.GetBytes(a), 0) == BitConverter.ToInt32(BitConverter.GetBytes(b), 0);
 
-        private static string ActivationText(QuantizedActivation a) => a switch
+        internal static string ActivationText(QuantizedActivation a) => a switch
         {
             QuantizedActivation.None => "none",
             QuantizedActivation.Relu6 => "relu6",
@@ -245,10 +245,10 @@ namespace MobileNetGen.Model
             return new QuantizedNetwork(input, convs, pool!, softmax);
         }
 
-        private static MiniJson.JsonObject Obj(object? v, string where) =>
+        internal static MiniJson.JsonObject Obj(object? v, string where) =>
             v as MiniJson.JsonObject ?? throw new WeightsFormatException(v == null ? $"{where} is missing" : $"{where} is not a JSON object");
 
-        private static void Only(MiniJson.JsonObject o, string where, params string[] allowed)
+        internal static void Only(MiniJson.JsonObject o, string where, params string[] allowed)
         {
             var seen = new HashSet<string>(StringComparer.Ordinal);
             foreach (var m in o.Members)
@@ -259,7 +259,7 @@ namespace MobileNetGen.Model
             }
         }
 
-        private static QuantParams Params(object? v, string where)
+        internal static QuantParams Params(object? v, string where)
         {
             var o = Obj(v, where);
             Only(o, where, "scale", "zero_point");
@@ -269,7 +269,7 @@ namespace MobileNetGen.Model
             return new QuantParams(scale, (int)z);
         }
 
-        private static float Float(object? v, string where)
+        internal static float Float(object? v, string where)
         {
             if (v == null) throw new WeightsFormatException($"{where} is missing");
             if (!(v is string s)) throw new WeightsFormatException($"{where} must be a JSON string holding a float (e.g. \"0.0078125\"), not {(v is double ? "a number" : "a " + v.GetType().Name)}");
@@ -278,7 +278,7 @@ namespace MobileNetGen.Model
             return f;
         }
 
-        private static QuantizedActivation Activation(object? v, string where) => v switch
+        internal static QuantizedActivation Activation(object? v, string where) => v switch
         {
             "none" => QuantizedActivation.None,
             "relu6" => QuantizedActivation.Relu6,

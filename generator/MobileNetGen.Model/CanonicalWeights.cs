@@ -215,7 +215,7 @@ namespace MobileNetGen.Model
             return names;
         }
 
-        private static bool SameShape(int[] a, int[] b)
+        internal static bool SameShape(int[] a, int[] b)
         {
             if (a.Length != b.Length) return false;
             for (int i = 0; i < a.Length; i++) if (a[i] != b[i]) return false;

@@ -122,9 +122,10 @@ namespace MobileNetGen.Model
         public string? GetMetadata(string key) => Metadata.TryGetValue(key, out var v) ? v : null;
 
         /// <summary>The tensor's dtype and shape (data offsets are those <see cref="Write"/> would give it: 0 here).</summary>
-        public IEnumerable<string> TensorNames { get { foreach (var t in Tensors) yield return t.Name; } }
-
         public TensorEntry? FindEntry(string name) => Find(name) is Tensor t ? new TensorEntry(t.Name, t.DType, t.Shape, 0, t.Data.LongLength) : null;
+
+        /// <summary>The tensors' names in insertion (= header) order.</summary>
+        public IEnumerable<string> TensorNames { get { foreach (var t in Tensors) yield return t.Name; } }
 
         public static SafeTensorsFile Read(byte[] bytes)
         {
@@ -157,23 +158,36 @@ namespace MobileNetGen.Model
         }
 
         /// <summary>The header <see cref="Write"/> would give this file, without serializing the data.</summary>
-        public SafeTensorsHeader Header()
+        public SafeTensorsHeader Header() => HeaderOf(Metadata, Layout());
+
+        /// <summary>The header of a file with <paramref name="metadata"/> and tensors of these names, dtypes and shapes, in this
+        /// order, as <see cref="Write"/> lays it out: what a file would look like, without its data.</summary>
+        public static SafeTensorsHeader HeaderOf(IEnumerable<KeyValuePair<string, string>> metadata, IEnumerable<(string Name, TensorDType DType, int[] Shape)> tensors)
         {
-            byte[] json = HeaderJson(out long dataLength);
+            byte[] json = HeaderJson(metadata, tensors, out long dataLength);
             var prefix = new byte[8 + json.Length];
             BitConverter.GetBytes((ulong)json.Length).CopyTo(prefix, 0);
             json.CopyTo(prefix, 8);
             return SafeTensorsHeader.Parse(prefix, prefix.LongLength + dataLength);
         }
 
-        /// <summary>The UTF-8 JSON header (tensors in insertion order, padded with spaces to a multiple of 8 bytes).</summary>
-        private byte[] HeaderJson(out long dataLength)
+        private IEnumerable<(string Name, TensorDType DType, int[] Shape)> Layout()
         {
+            foreach (var t in Tensors) yield return (t.Name, t.DType, t.Shape);
+        }
+
+        private byte[] HeaderJson(out long dataLength) => HeaderJson(Metadata, Layout(), out dataLength);
+
+        /// <summary>The UTF-8 JSON header (metadata sorted by key, tensors in the given order, padded with spaces to a multiple of 8 bytes).</summary>
+        private static byte[] HeaderJson(IEnumerable<KeyValuePair<string, string>> metadata, IEnumerable<(string Name, TensorDType DType, int[] Shape)> tensors, out long dataLength)
+        {
+            var sorted = new SortedDictionary<string, string>(StringComparer.Ordinal);
+            foreach (var kv in metadata) sorted[kv.Key] = kv.Value;
             var sb = new StringBuilder();
             sb.Append('{');
             sb.Append("\"__metadata__\":{");
             bool first = true;
-            foreach (var kv in Metadata)
+            foreach (var kv in sorted)
             {
                 if (!first) sb.Append(',');
                 first = false;
@@ -181,12 +195,14 @@ namespace MobileNetGen.Model
             }
             sb.Append('}');
             long offset = 0;
-            foreach (var t in Tensors)
+            foreach (var (name, dtype, shape) in tensors)
             {
-                sb.Append(',').Append(MiniJson.Quote(t.Name)).Append(":{\"dtype\":\"").Append(TensorEntry.DTypeName(t.DType)).Append("\",\"shape\":[");
-                sb.Append(string.Join(",", Array.ConvertAll(t.Shape, d => d.ToString(CultureInfo.InvariantCulture))));
+                long elements = 1;
+                foreach (int d in shape) elements *= d;
+                sb.Append(',').Append(MiniJson.Quote(name)).Append(":{\"dtype\":\"").Append(TensorEntry.DTypeName(dtype)).Append("\",\"shape\":[");
+                sb.Append(string.Join(",", Array.ConvertAll(shape, d => d.ToString(CultureInfo.InvariantCulture))));
                 sb.Append("],\"data_offsets\":[").Append(offset.ToString(CultureInfo.InvariantCulture)).Append(',');
-                offset += t.Data.LongLength;
+                offset += elements * TensorEntry.ElementSize(dtype);
                 sb.Append(offset.ToString(CultureInfo.InvariantCulture)).Append("]}");
             }
             sb.Append('}');

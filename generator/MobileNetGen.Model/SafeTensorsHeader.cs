@@ -14,7 +14,7 @@ namespace MobileNetGen.Model
         string? GetMetadata(string key);
         /// <summary>The tensor's dtype and shape, or null when the file has no such tensor.</summary>
         TensorEntry? FindEntry(string name);
-        /// <summary>Every tensor's name, in file order.</summary>
+        /// <summary>The names of every tensor in the file, in header order (to find tensors that do not belong).</summary>
         IEnumerable<string> TensorNames { get; }
     }
 

@@ -17,51 +17,80 @@ namespace MobileNetGen.Model
 
         public static SafeTensorsFile Create(VariantName variant, ulong seed = DefaultSeed, int numClasses = 1001)
         {
+            var arch = Architecture(variant, numClasses);
+            var rng = new SplitMix64(seed);
+            var tensors = new List<Tensor>();
+            // One stream in layer order: kernel, BatchNorm scale, bias (the order Layout lists them in).
+            foreach (var (layer, name, shape) in Tensors(arch))
+            {
+                long n = 1;
+                foreach (int d in shape) n *= d;
+                var values = new float[n];
+                if (name.EndsWith(".weight", StringComparison.Ordinal))
+                {
+                    int fanIn = layer.Kind == LayerKind.Depthwise3x3 ? 9 : shape[0] * shape[1] * shape[2];
+                    float limit = (float)Math.Sqrt(6.0 / fanIn); // He-uniform: keeps ReLU activations alive through 27 layers
+                    for (int i = 0; i < values.Length; i++) values[i] = rng.NextUniform(-limit, limit);
+                }
+                else if (name.EndsWith(".scale", StringComparison.Ordinal))
+                    for (int i = 0; i < values.Length; i++) values[i] = rng.NextUniform(0.5f, 1.5f);
+                else
+                    for (int i = 0; i < values.Length; i++) values[i] = rng.NextUniform(-0.1f, 0.1f);
+                tensors.Add(Tensor.FromFloats(name, shape, values));
+            }
+            return new SafeTensorsFile(Metadata(variant, seed, numClasses), tensors);
+        }
+
+        /// <summary>
+        /// The header <see cref="Create"/>'s file has, without making the values (the generator plans synthetic classes from
+        /// it; the values are made at run time from the seed).
+        /// </summary>
+        public static SafeTensorsHeader Header(VariantName variant, ulong seed = DefaultSeed, int numClasses = 1001) =>
+            SafeTensorsFile.HeaderOf(Metadata(variant, seed, numClasses), Layout(Architecture(variant, numClasses)));
+
+        private static MobileNetV1Architecture Architecture(VariantName variant, int numClasses)
+        {
             // Synthetic weights are float weights: labelling them with a _quant variant would present a float network as
             // the uint8-quantized one.
             if (variant.Quantized)
                 throw new ArgumentException($"synthetic weights are float; there are no synthetic weights for the uint8-quantized variant {variant} (use {variant.AsFloat})", nameof(variant));
-            var arch = new MobileNetV1Architecture(variant, numClasses);
-            var rng = new SplitMix64(seed);
-            var tensors = new List<Tensor>();
+            return new MobileNetV1Architecture(variant, numClasses);
+        }
+
+        /// <summary>The tensors of a synthetic file, in file order: per layer its kernel, BatchNorm scale (convolutions) and bias.</summary>
+        private static IEnumerable<(LayerSpec Layer, string Name, int[] Shape)> Tensors(MobileNetV1Architecture arch)
+        {
             foreach (var l in arch.Layers)
             {
                 if (l.Kind == LayerKind.GlobalAveragePool) continue;
-                int[] shape = l.KernelShape;
-                int fanIn = l.Kind == LayerKind.Depthwise3x3 ? 9 : shape[0] * shape[1] * shape[2];
-                float limit = (float)Math.Sqrt(6.0 / fanIn); // He-uniform: keeps ReLU activations alive through 27 layers
-                var k = new float[l.KernelElements];
-                for (int i = 0; i < k.Length; i++) k[i] = rng.NextUniform(-limit, limit);
-                tensors.Add(Tensor.FromFloats(CanonicalWeights.Kernel(l), shape, k));
-                if (l.HasBatchNorm)
-                {
-                    var s = new float[l.OutC];
-                    for (int i = 0; i < s.Length; i++) s[i] = rng.NextUniform(0.5f, 1.5f);
-                    tensors.Add(Tensor.FromFloats(CanonicalWeights.Scale(l), new[] { l.OutC }, s));
-                }
-                var b = new float[l.OutC];
-                for (int i = 0; i < b.Length; i++) b[i] = rng.NextUniform(-0.1f, 0.1f);
-                tensors.Add(Tensor.FromFloats(CanonicalWeights.Bias(l), new[] { l.OutC }, b));
+                yield return (l, CanonicalWeights.Kernel(l), l.KernelShape);
+                if (l.HasBatchNorm) yield return (l, CanonicalWeights.Scale(l), new[] { l.OutC });
+                yield return (l, CanonicalWeights.Bias(l), new[] { l.OutC });
             }
-            var meta = new Dictionary<string, string>
-            {
-                [CanonicalWeights.Keys.Format] = CanonicalWeights.FormatVersion,
-                [CanonicalWeights.Keys.Architecture] = "mobilenet_v1",
-                [CanonicalWeights.Keys.Name] = variant.FileStem,
-                [CanonicalWeights.Keys.Variant] = variant.ToString(),
-                [CanonicalWeights.Keys.Alpha] = variant.AlphaText,
-                [CanonicalWeights.Keys.Resolution] = variant.Resolution.ToString(CultureInfo.InvariantCulture),
-                [CanonicalWeights.Keys.NumClasses] = numClasses.ToString(CultureInfo.InvariantCulture),
-                [CanonicalWeights.Keys.BackgroundClass] = numClasses == 1001 ? "true" : "false",
-                [CanonicalWeights.Keys.Weights] = CanonicalWeights.Synthetic,
-                [CanonicalWeights.Keys.Source] = "synthetic",
-                [CanonicalWeights.Keys.SourceFormat] = "synthetic",
-                [CanonicalWeights.Keys.Seed] = seed.ToString(CultureInfo.InvariantCulture),
-                [CanonicalWeights.Keys.Labels] = "imagenet",
-                [CanonicalWeights.Keys.Note] = "SYNTHETIC weights (SplitMix64, seed " + seed.ToString(CultureInfo.InvariantCulture) + "): for speed and size measurements only, not accuracy.",
-            };
-            return new SafeTensorsFile(meta, tensors);
         }
+
+        private static IEnumerable<(string Name, TensorDType DType, int[] Shape)> Layout(MobileNetV1Architecture arch)
+        {
+            foreach (var (_, name, shape) in Tensors(arch)) yield return (name, TensorDType.F32, shape);
+        }
+
+        private static Dictionary<string, string> Metadata(VariantName variant, ulong seed, int numClasses) => new Dictionary<string, string>
+        {
+            [CanonicalWeights.Keys.Format] = CanonicalWeights.FormatVersion,
+            [CanonicalWeights.Keys.Architecture] = "mobilenet_v1",
+            [CanonicalWeights.Keys.Name] = variant.FileStem,
+            [CanonicalWeights.Keys.Variant] = variant.ToString(),
+            [CanonicalWeights.Keys.Alpha] = variant.AlphaText,
+            [CanonicalWeights.Keys.Resolution] = variant.Resolution.ToString(CultureInfo.InvariantCulture),
+            [CanonicalWeights.Keys.NumClasses] = numClasses.ToString(CultureInfo.InvariantCulture),
+            [CanonicalWeights.Keys.BackgroundClass] = numClasses == 1001 ? "true" : "false",
+            [CanonicalWeights.Keys.Weights] = CanonicalWeights.Synthetic,
+            [CanonicalWeights.Keys.Source] = "synthetic",
+            [CanonicalWeights.Keys.SourceFormat] = "synthetic",
+            [CanonicalWeights.Keys.Seed] = seed.ToString(CultureInfo.InvariantCulture),
+            [CanonicalWeights.Keys.Labels] = "imagenet",
+            [CanonicalWeights.Keys.Note] = "SYNTHETIC weights (SplitMix64, seed " + seed.ToString(CultureInfo.InvariantCulture) + "): for speed and size measurements only, not accuracy.",
+        };
 
         /// <summary>SplitMix64 (Steele, Lea, Flood 2014): tiny, fast, and fully specified, so any reimplementation reproduces it.</summary>
         public sealed class SplitMix64

@@ -27,6 +27,8 @@ public static class FuzzSeeds
         FuzzTargets.Image => Images(),
         FuzzTargets.TfliteQuant => new[] { ("quant_custom_head.tflite", TfliteQuant()), ("quant_float_ends.tflite", TfliteQuant(floatEnds: true)) },
         FuzzTargets.WeightsQuant => new[] { ("quant.safetensors", WeightsQuantized()) },
+        FuzzTargets.TfliteSsd => new[] { ("ssd.tflite", TfliteSsd()) },
+        FuzzTargets.WeightsSsd => new[] { ("ssd.safetensors", WeightsSsd()) },
         _ => throw new ArgumentException($"unknown fuzz target '{target}'", nameof(target)),
     };
 
@@ -545,6 +547,272 @@ public static class FuzzSeeds
     }
 
     // ---------------------------------------------------------------- TF.js layers model
+
+    // ---------------------------------------------------------------- the uint8 SSD detector
+
+    /// <summary>The seed detector's labels: background and two classes (labelmap.txt beside the model, as Google's SSD ships).</summary>
+    public static readonly string[] SsdLabels = { "???", "fork", "spoon" };
+
+    /// <summary>
+    /// A uint8 SSD MobileNet v1 TFLite detector in TOCO's form (docs/ssd-graph.md), as small as the importer allows: width 0.25 at
+    /// 32 px, the 4 extra feature layers, 6 heads (3, 6, 6, 6, 6, 6 anchors per cell: 42 anchors), 3 class columns. Each predictor
+    /// is followed by its RESHAPE; the box concatenation by its RESHAPE to [1,N,4]; the class concatenation (requantizing: its
+    /// output scale differs from the predictors') by LOGISTIC; then TFLite_Detection_PostProcess with FlexBuffer options (regular
+    /// NMS, detections_per_class set) and a uint8 anchor constant. Every constant's buffer points into one shared data region
+    /// after the flatbuffer.
+    /// </summary>
+    public static byte[] TfliteSsd()
+    {
+        byte[] fb = BuildTfliteSsd(1UL << 40, out long region); // region: the largest constant (extra1's 3×3 kernel)
+        ulong offset = (ulong)((fb.Length + 15) & ~15);
+        fb = BuildTfliteSsd(offset, out _);
+        if ((ulong)((fb.Length + 15) & ~15) != offset) throw new InvalidOperationException("TFLite SSD seed layout changed between passes");
+        var file = new MemoryStream();
+        file.Write(fb);
+        file.Write(new byte[(int)offset - fb.Length]);
+        var data = new byte[region];
+        for (int i = 0; i < data.Length; i++) data[i] = (byte)(125 + i % 7);
+        file.Write(data);
+        return file.ToArray();
+    }
+
+    /// <summary>The canonical detector file the importer makes of <see cref="TfliteSsd"/> (and its labels).</summary>
+    public static byte[] WeightsSsd()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), "mng-ssd-seed-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        try
+        {
+            string model = Path.Combine(dir, "ssd.tflite");
+            File.WriteAllBytes(model, TfliteSsd());
+            return MobileNetGen.Importers.MobileNetImporter.Import(model, new MobileNetGen.Importers.ImportOptions { Labels = SsdLabels }).Write();
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
+    /// <summary>The post-processing options as a FlexBuffer map with 4-byte slots (flexbuffers.h's layout; keys sorted).</summary>
+    private static byte[] SsdOptionsFlexBuffer()
+    {
+        var entries = new (string Key, int Type, double Value)[]
+        {
+            ("detections_per_class", 1, 5), ("h_scale", 3, 5), ("max_classes_per_detection", 1, 1), ("max_detections", 1, 10),
+            ("nms_iou_threshold", 3, 0.6), ("nms_score_threshold", 3, 1e-8), ("num_classes", 1, 2), ("use_regular_nms", 26, 1),
+            ("w_scale", 3, 5), ("x_scale", 3, 10), ("y_scale", 3, 10),
+        };
+        const int width = 4;
+        var b = new List<byte>();
+        void Put(ulong v, int w) { for (int i = 0; i < w; i++) b.Add((byte)(v >> (8 * i))); }
+        var keyPos = new int[entries.Length];
+        for (int i = 0; i < entries.Length; i++) { keyPos[i] = b.Count; b.AddRange(Encoding.UTF8.GetBytes(entries[i].Key)); b.Add(0); }
+        while (b.Count % width != 0) b.Add(0);
+        Put((ulong)entries.Length, width);
+        int keys = b.Count;
+        for (int i = 0; i < entries.Length; i++) Put((ulong)(b.Count - keyPos[i]), width);
+        int prefix = b.Count;
+        Put((ulong)(prefix - keys), width); // backwards offset to the keys vector
+        Put(width, width);                  // its element width
+        Put((ulong)entries.Length, width);  // the map's size
+        int values = b.Count;
+        foreach (var (_, type, value) in entries)
+            Put(type switch { 1 => (ulong)(long)value, 3 => BitConverter.SingleToUInt32Bits((float)value), _ => value != 0 ? 1UL : 0UL }, width);
+        foreach (var (_, type, _) in entries) b.Add((byte)((type << 2) | 2));
+        int root = b.Count;
+        Put((ulong)(root - values), width);
+        b.Add((9 << 2) | 2); // MAP, 4-byte elements
+        b.Add(width);
+        return b.ToArray();
+    }
+
+    private static byte[] BuildTfliteSsd(ulong dataOffset, out long region)
+    {
+        long largest = 0;
+        const double alpha = 0.25;
+        const int res = 32, classes = 3;
+        int[] anchorsPerCell = { 3, 6, 6, 6, 6, 6 };
+        int[] extraDepths = { 64, 128, 32, 64, 32, 64, 16, 32 }; // 1×1 then 3×3/2, four times
+        var SsdInput = SeedInput;
+        var Activation = SeedActivation;
+        var Predictor = (Scale: 0.05f, ZeroPoint: 128L);
+        var ClassConcat = (Scale: 0.06f, ZeroPoint: 120L);
+        var Scores = (Scale: 1f / 256, ZeroPoint: 0L);
+        var Anchor = (Scale: 0.01f, ZeroPoint: 0L);
+
+        var b = new FlatBufferBuilder(16384);
+        var tensors = new List<int>();
+        var buffers = new List<int>();
+        int EmptyBuffer() { b.StartTable(3); return b.EndTable(); }
+        int DataBuffer(long bytes) { largest = Math.Max(largest, bytes); b.StartTable(3); b.AddUlong(1, dataOffset, 0); b.AddUlong(2, (ulong)bytes, 0); return b.EndTable(); }
+        int Quant(float scale, long zeroPoint)
+        {
+            b.StartVector(4, 1, 4); b.AddFloat(scale); var sc = b.EndVector();
+            b.StartVector(8, 1, 8); b.AddLong(zeroPoint); var zp = b.EndVector();
+            b.StartTable(7);
+            b.AddOffset(2, sc.Value, 0);
+            b.AddOffset(3, zp.Value, 0);
+            return b.EndTable();
+        }
+        int Tensor(int[] shape, sbyte type, uint buffer, string name, (float Scale, long ZeroPoint)? q)
+        {
+            var nameOff = b.CreateString(name);
+            b.StartVector(4, shape.Length, 4);
+            for (int i = shape.Length - 1; i >= 0; i--) b.AddInt(shape[i]);
+            var shapeOff = b.EndVector();
+            int quant = q is { } qq ? Quant(qq.Scale, qq.ZeroPoint) : 0;
+            b.StartTable(5);
+            b.AddOffset(0, shapeOff.Value, 0);
+            b.AddSbyte(1, type, -1);
+            b.AddUint(2, buffer, 0);
+            b.AddOffset(3, nameOff.Value, 0);
+            if (quant != 0) b.AddOffset(4, quant, 0);
+            tensors.Add(b.EndTable());
+            return tensors.Count - 1;
+        }
+        const sbyte UInt8 = 3, Int32 = 2, Float32 = 0;
+        buffers.Add(EmptyBuffer());
+        // Opcode indices: 0 CONV_2D, 1 DEPTHWISE_CONV_2D, 2 RESHAPE, 3 CONCATENATION, 4 LOGISTIC, 5 the custom post-processing.
+        var ops = new List<(int Opcode, int[] Inputs, int[] Outputs, byte OptionsType, int Options, byte[]? Custom)>();
+        int image = Tensor(new[] { 1, res, res, 3 }, UInt8, 0, "image", SsdInput);
+
+        // One convolution: [1,h,w,cin] → [1,⌈h/s⌉,⌈w/s⌉,cout]; returns the output tensor and its size.
+        (int Tensor, int H, int C) Conv(string name, int input, int h, int cin, int cout, int k, int stride, bool depthwise, bool relu6,
+                                        (float Scale, long ZeroPoint) inQ, (float Scale, long ZeroPoint) outQ)
+        {
+            int oh = (h + stride - 1) / stride;
+            int[] filterShape = depthwise ? new[] { 1, k, k, cin } : new[] { cout, k, k, cin };
+            buffers.Add(DataBuffer((long)k * k * cin * (depthwise ? 1 : cout)));
+            int filter = Tensor(filterShape, UInt8, (uint)(buffers.Count - 1), name + "/weights", SeedWeight);
+            buffers.Add(DataBuffer(4L * cout));
+            int bias = Tensor(new[] { cout }, Int32, (uint)(buffers.Count - 1), name + "/bias", (inQ.Scale * SeedWeight.Scale, 0));
+            int output = Tensor(new[] { 1, oh, oh, cout }, UInt8, 0, name, outQ);
+            int options;
+            if (depthwise)
+            {
+                b.StartTable(7);
+                b.AddInt(1, stride, 0); b.AddInt(2, stride, 0);
+                b.AddInt(3, 1, 0);
+                if (relu6) b.AddSbyte(4, 3, 0);
+                options = b.EndTable();
+            }
+            else
+            {
+                b.StartTable(6);
+                b.AddInt(1, stride, 0); b.AddInt(2, stride, 0);
+                if (relu6) b.AddSbyte(3, 3, 0);
+                options = b.EndTable();
+            }
+            ops.Add((depthwise ? 1 : 0, new[] { input, filter, bias }, new[] { output }, (byte)(depthwise ? 2 : 1), options, null));
+            return (output, oh, cout);
+        }
+
+        var features = new List<(int Tensor, int H, int C, (float, long) Q)>();
+        var cur = Conv("conv0", image, res, 3, MobileNetV1Architecture.Depth(32, alpha), 3, 2, false, true, SsdInput, Activation);
+        for (int n = 1; n <= 13; n++)
+        {
+            cur = Conv($"block{n}_dw", cur.Tensor, cur.H, cur.C, cur.C, 3, MobileNetV1Architecture.BlockStrides[n - 1], true, true, Activation, Activation);
+            cur = Conv($"block{n}_pw", cur.Tensor, cur.H, cur.C, MobileNetV1Architecture.Depth(MobileNetV1Architecture.BlockWidths[n - 1], alpha), 1, 1, false, true, Activation, Activation);
+            if (n == 11 || n == 13) features.Add((cur.Tensor, cur.H, cur.C, Activation));
+        }
+        for (int i = 0; i < 4; i++)
+        {
+            cur = Conv($"extra{i + 1}_1x1", cur.Tensor, cur.H, cur.C, extraDepths[2 * i], 1, 1, false, true, Activation, Activation);
+            cur = Conv($"extra{i + 1}_3x3", cur.Tensor, cur.H, cur.C, extraDepths[2 * i + 1], 3, 2, false, true, Activation, Activation);
+            features.Add((cur.Tensor, cur.H, cur.C, Activation));
+        }
+        var boxReshapes = new List<int>();
+        var classReshapes = new List<int>();
+        int anchors = 0;
+        for (int h = 0; h < features.Count; h++)
+        {
+            var f = features[h];
+            int a = anchorsPerCell[h], rows = f.H * f.H * a;
+            anchors += rows;
+            var box = Conv($"box{h}", f.Tensor, f.H, f.C, 4 * a, 1, 1, false, false, Activation, Predictor);
+            int boxR = Tensor(new[] { 1, rows, 1, 4 }, UInt8, 0, $"box{h}/reshape", Predictor);
+            ops.Add((2, new[] { box.Tensor }, new[] { boxR }, 0, 0, null));
+            boxReshapes.Add(boxR);
+            var cls = Conv($"class{h}", f.Tensor, f.H, f.C, classes * a, 1, 1, false, false, Activation, Predictor);
+            int clsR = Tensor(new[] { 1, rows, classes }, UInt8, 0, $"class{h}/reshape", Predictor);
+            ops.Add((2, new[] { cls.Tensor }, new[] { clsR }, 0, 0, null));
+            classReshapes.Add(clsR);
+        }
+        int ConcatOptions() { b.StartTable(2); b.AddInt(0, 1, 0); return b.EndTable(); }
+        int boxConcat = Tensor(new[] { 1, anchors, 1, 4 }, UInt8, 0, "concat", Predictor);
+        ops.Add((3, boxReshapes.ToArray(), new[] { boxConcat }, 10, ConcatOptions(), null));
+        int boxes = Tensor(new[] { 1, anchors, 4 }, UInt8, 0, "Squeeze", Predictor);
+        ops.Add((2, new[] { boxConcat }, new[] { boxes }, 0, 0, null));
+        int classConcat = Tensor(new[] { 1, anchors, classes }, UInt8, 0, "concat_1", ClassConcat);
+        ops.Add((3, classReshapes.ToArray(), new[] { classConcat }, 10, ConcatOptions(), null));
+        int scores = Tensor(new[] { 1, anchors, classes }, UInt8, 0, "convert_scores", Scores);
+        ops.Add((4, new[] { classConcat }, new[] { scores }, 0, 0, null));
+        buffers.Add(DataBuffer(4L * anchors));
+        int anchorTensor = Tensor(new[] { anchors, 4 }, UInt8, (uint)(buffers.Count - 1), "anchors", Anchor);
+        var outs = Enumerable.Range(0, 4).Select(i => Tensor(Array.Empty<int>(), Float32, 0, i == 0 ? "TFLite_Detection_PostProcess" : $"TFLite_Detection_PostProcess:{i}", null)).ToArray();
+        ops.Add((5, new[] { boxes, scores, anchorTensor }, outs, 0, 0, SsdOptionsFlexBuffer()));
+
+        VectorOffset IntVector(int[] v) { b.StartVector(4, v.Length, 4); for (int i = v.Length - 1; i >= 0; i--) b.AddInt(v[i]); return b.EndVector(); }
+        VectorOffset OffsetVector(List<int> v) { b.StartVector(4, v.Count, 4); for (int i = v.Count - 1; i >= 0; i--) b.AddOffset(v[i]); return b.EndVector(); }
+        var opOffsets = new List<int>();
+        foreach (var (opcode, inputs, outputs, optionsType, options, custom) in ops)
+        {
+            var ins = IntVector(inputs);
+            var outv = IntVector(outputs);
+            VectorOffset customOff = default;
+            if (custom != null)
+            {
+                b.StartVector(1, custom.Length, 1);
+                for (int i = custom.Length - 1; i >= 0; i--) b.AddByte(custom[i]);
+                customOff = b.EndVector();
+            }
+            b.StartTable(7);
+            b.AddUint(0, (uint)opcode, 0);
+            b.AddOffset(1, ins.Value, 0);
+            b.AddOffset(2, outv.Value, 0);
+            if (optionsType != 0)
+            {
+                b.AddByte(3, optionsType, 0);
+                b.AddOffset(4, options, 0);
+            }
+            if (custom != null) b.AddOffset(5, customOff.Value, 0);
+            opOffsets.Add(b.EndTable());
+        }
+        var codes = new List<int>();
+        foreach (int builtin in new[] { 3, 4, 22, 2, 14, 32 })
+        {
+            var customCode = builtin == 32 ? b.CreateString("TFLite_Detection_PostProcess") : default;
+            b.StartTable(4);
+            b.AddSbyte(0, (sbyte)builtin, 0);
+            if (builtin == 32) b.AddOffset(1, customCode.Value, 0);
+            b.AddInt(2, 1, 0);
+            b.AddInt(3, builtin, 0);
+            codes.Add(b.EndTable());
+        }
+        var tensorsVec = OffsetVector(tensors);
+        var inputsVec = IntVector(new[] { image });
+        var outputsVec = IntVector(outs);
+        var opsVec = OffsetVector(opOffsets);
+        var sgName = b.CreateString("main");
+        b.StartTable(5);
+        b.AddOffset(0, tensorsVec.Value, 0);
+        b.AddOffset(1, inputsVec.Value, 0);
+        b.AddOffset(2, outputsVec.Value, 0);
+        b.AddOffset(3, opsVec.Value, 0);
+        b.AddOffset(4, sgName.Value, 0);
+        int subgraph = b.EndTable();
+        var codesVec = OffsetVector(codes);
+        var sgVec = OffsetVector(new List<int> { subgraph });
+        region = largest;
+        var desc = b.CreateString("MobileNetGen SSD fuzz seed");
+        var buffersVec = OffsetVector(buffers);
+        b.StartTable(5);
+        b.AddUint(0, 3, 0);
+        b.AddOffset(1, codesVec.Value, 0);
+        b.AddOffset(2, sgVec.Value, 0);
+        b.AddOffset(3, desc.Value, 0);
+        b.AddOffset(4, buffersVec.Value, 0);
+        int model = b.EndTable();
+        b.Finish(model, "TFL3");
+        return b.SizedByteArray();
+    }
 
     /// <summary>
     /// A Keras MobileNet v1 0.25_128 TF.js layers model with a 2-class head: model.json (topology with

@@ -23,7 +23,12 @@ public static class FuzzTargets
     /// <summary>Reading a uint8 canonical file as the generator will: container, architecture, QuantizationOf, ValidateQuantized.</summary>
     public const string WeightsQuant = "weights-quant";
 
-    public static readonly string[] Names = { GraphDef, Tflite, Tfjs, Weights, Image, TfliteQuant, WeightsQuant };
+    /// <summary>The uint8 SSD detector path (SsdTfliteImporter): a .tflite with TFLite_Detection_PostProcess through the TFLite entry point.</summary>
+    public const string TfliteSsd = "tflite-ssd";
+    /// <summary>Reading a canonical detector file as the generator will: the header only (DetectorOf, ValidateDetector, LabelsOf).</summary>
+    public const string WeightsSsd = "weights-ssd";
+
+    public static readonly string[] Names = { GraphDef, Tflite, Tfjs, Weights, Image, TfliteQuant, WeightsQuant, TfliteSsd, WeightsSsd };
 
     /// <summary>
     /// Separates the parts of a <see cref="Tfjs"/> input: <c>model.json</c>, then the bytes of the one shard file
@@ -44,8 +49,8 @@ public static class FuzzTargets
     /// <summary>The exception type each target documents for bad input.</summary>
     public static Type ExpectedException(string target) => target switch
     {
-        GraphDef or Tflite or Tfjs or TfliteQuant => typeof(ImportException),
-        Weights or WeightsQuant => typeof(WeightsFormatException),
+        GraphDef or Tflite or Tfjs or TfliteQuant or TfliteSsd => typeof(ImportException),
+        Weights or WeightsQuant or WeightsSsd => typeof(WeightsFormatException),
         Image => typeof(ImageLoadException),
         _ => throw new ArgumentException($"unknown fuzz target '{target}' (known: {string.Join(", ", Names)})", nameof(target)),
     };
@@ -69,6 +74,8 @@ public static class FuzzTargets
                 case Tfjs: Import(WriteTfjs(workDir, data)); break;
                 case Weights: ReadCanonicalWeights(data); break;
                 case WeightsQuant: ReadQuantizedWeights(data); break;
+                case TfliteSsd: ImportDetector(workDir, data); break;
+                case WeightsSsd: ReadDetectorWeights(data); break;
                 case Image: LoadImage(data); break;
             }
         }
@@ -124,6 +131,50 @@ public static class FuzzTargets
         }
         QuantizationMath.CalculateActivationRangeUint8(net.Pool.Activation, net.Pool.Output.Scale, net.Pool.Output.ZeroPoint);
         CanonicalWeights.LabelsOf(file, arch);
+    }
+
+    /// <summary>
+    /// The SSD import (labels from a labelmap.txt beside the model, as Google ships its detector); an accepted detector must write
+    /// and read back as a canonical file whose header alone validates, and give the runtime's post-processing options
+    /// (anything else would be an importer bug, and escapes as a non-ImportException).
+    /// </summary>
+    private static void ImportDetector(string workDir, byte[] data)
+    {
+        string dir = Path.Combine(workDir, "ssd");
+        Directory.CreateDirectory(dir);
+        File.WriteAllLines(Path.Combine(dir, "labelmap.txt"), FuzzSeeds.SsdLabels);
+        var file = MobileNetImporter.Import(WriteFile(dir, "detect.tflite", data), new ImportOptions());
+        if (!DetectorWeights.IsDetector(file)) return; // a classifier reached through the same entry point
+        var header = SafeTensorsFile.Read(file.Write()).Header();
+        var problems = DetectorWeights.ValidateDetector(header);
+        if (problems.Count > 0) throw new InvalidOperationException("the importer accepted a detector whose canonical file is invalid: " + string.Join("; ", problems));
+        var net = DetectorWeights.DetectorOf(header);
+        MobileNetGen.Runtime.Detection.DetectionPostprocessOptions.From(net.Postprocess);
+    }
+
+    /// <summary>
+    /// A canonical detector file as the generator will read it: the container, then the header only — ValidateDetector (a
+    /// non-empty list is a refusal), DetectorOf, the labels, each layer's multiplier and activation range (QuantizationMath) —
+    /// and the runtime's options from it; then the tensors' data as a runtime would read them.
+    /// </summary>
+    public static void ReadDetectorWeights(byte[] data)
+    {
+        var file = SafeTensorsFile.Read(data);
+        var header = file.Header();
+        var problems = DetectorWeights.ValidateDetector(header);
+        if (problems.Count > 0) throw new WeightsFormatException(string.Join("; ", problems));
+        var net = DetectorWeights.DetectorOf(header);
+        DetectorWeights.LabelsOf(header, net);
+        foreach (var l in net.Layers)
+        {
+            var q = l.Quantization;
+            QuantizationMath.QuantizeMultiplier(QuantizationMath.GetQuantizedConvolutionMultiplier(q.Input.Scale, q.Weight.Scale, q.Output.Scale));
+            QuantizationMath.CalculateActivationRangeUint8(q.Activation, q.Output.Scale, q.Output.ZeroPoint);
+            if (file.Find(l.WeightTensor)!.Data.LongLength != l.KernelShape.Aggregate(1L, (a, d) => a * d)) throw new InvalidOperationException($"{l.Name}: kernel length");
+            file.Find(l.BiasTensor)!.ToInt32s();
+        }
+        if (file.Find(net.Anchors.Tensor)!.Data.Length != 4 * net.Anchors.Count) throw new InvalidOperationException("anchors length");
+        MobileNetGen.Runtime.Detection.DetectionPostprocessOptions.From(net.Postprocess);
     }
 
     private static string WriteFile(string dir, string name, byte[] data)

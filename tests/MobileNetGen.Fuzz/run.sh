@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Long fuzz run of one target under AFL++ with SharpFuzz instrumentation.
 #   tests/MobileNetGen.Fuzz/run.sh TARGET MINUTES
-# TARGET: graphdef | tflite | tfjs | weights | image | tflite-quant | weights-quant. Needs afl-fuzz (Debian: apt-get install afl++) and the
+# TARGET: graphdef | tflite | tfjs | weights | image | tflite-quant | weights-quant | tflite-ssd | weights-ssd. Needs afl-fuzz (Debian: apt-get install afl++) and the
 # sharpfuzz tool (dotnet tool install --global SharpFuzz.CommandLine --version 2.3.0). Output goes to
 # $MNG_FUZZ_OUT/TARGET (default /tmp/mobilenetgen-fuzz/TARGET): bin/ (instrumented publish), replay/ (the same,
 # uninstrumented, for `replay`), corpus/ (seeds),
@@ -18,11 +18,11 @@ command -v sharpfuzz >/dev/null || { echo "sharpfuzz not found: dotnet tool inst
 
 case $target in
   graphdef) libs="MobileNetGen.Importers MobileNetGen.Model Google.Protobuf" ;;
-  tflite|tflite-quant) libs="MobileNetGen.Importers MobileNetGen.Model Google.FlatBuffers" ;;
+  tflite|tflite-quant|tflite-ssd) libs="MobileNetGen.Importers MobileNetGen.Model Google.FlatBuffers" ;;
   tfjs)     libs="MobileNetGen.Importers MobileNetGen.Model" ;;  # System.Text.Json is part of the framework: not instrumented
-  weights|weights-quant) libs="MobileNetGen.Model" ;;
+  weights|weights-quant|weights-ssd) libs="MobileNetGen.Model" ;;
   image)    libs="MobileNetGen.Runtime SixLabors.ImageSharp" ;;
-  *) echo "unknown target '$target' (graphdef, tflite, tfjs, weights, image, tflite-quant, weights-quant)" >&2; exit 2 ;;
+  *) echo "unknown target '$target' (graphdef, tflite, tfjs, weights, image, tflite-quant, weights-quant, tflite-ssd, weights-ssd)" >&2; exit 2 ;;
 esac
 
 rm -rf "$out/bin" "$out/corpus"

@@ -104,6 +104,8 @@ public static class BenchCommand
         if (entries == null) return ExitCodes.Usage;
 
         var machine = MachineInfo.Current();
+        // The limit every figure below is read against, measured on this core in this run (these machines differ).
+        var peak = FmaPeak.Measure();
 
         var results = MeasureAll(ctx, entries, threads, iterations, warmup, !noOnnx);
         foreach (var m in results)
@@ -117,8 +119,8 @@ public static class BenchCommand
             {
                 string name = m.Entry.ShortName;
                 string weights = m.Entry.Info.WeightsKindName;
-                rows.Add(Row(name, EngineMobileNetGen, m.Threads, m.MobileNetGen, m.Entry.Info.Macs, weights));
-                if (m.OnnxRuntime is { } o) rows.Add(Row(name, EngineOnnxRuntime, m.Threads, o, m.Entry.Info.Macs, weights));
+                rows.Add(Row(name, EngineMobileNetGen, m.Threads, m.MobileNetGen, m.Entry.Info.Macs, weights, peak, machine));
+                if (m.OnnxRuntime is { } o) rows.Add(Row(name, EngineOnnxRuntime, m.Threads, o, m.Entry.Info.Macs, weights, peak, machine));
             }
             ctx.Out.WriteLine(Json.Serialize(rows));
             return ExitCodes.Ok;
@@ -127,6 +129,8 @@ public static class BenchCommand
         var inv = CultureInfo.InvariantCulture;
         var c = ctx.OutConsole;
         c.MarkupLine("[bold]machine:[/] " + Markup.Escape(machine.Describe()));
+        c.MarkupLine("[bold]FMA peak:[/] " + Markup.Escape(string.Create(inv,
+            $"{peak.GflopsPerCore:0.0} GFLOP/s per core ({peak.Path}, {peak.Accumulators} independent fused multiply-add chains, one thread, measured now)")));
         c.WriteLine(string.Create(inv, $"{iterations} timed runs per engine after {warmup} warm-up runs, engines interleaved run by run; same fixed input; ") +
             $"{threads} thread{(threads == 1 ? "" : "s")} per inference" +
             (noOnnx ? "; MobileNetGen only." : $" (MobileNetGen Threads = {threads}, ONNX Runtime {OrtVersion()} intra-op threads = {threads})."));
@@ -140,6 +144,7 @@ public static class BenchCommand
             table.AddColumn(new TableColumn("ONNX Runtime ms\nmedian (p10–p90)").RightAligned())
                  .AddColumn(new TableColumn("ratio").RightAligned());
         table.AddColumn(new TableColumn("GFLOP/s").RightAligned())
+             .AddColumn(new TableColumn("% of peak").RightAligned())
              .AddColumn(new TableColumn("alloc B/inf.").RightAligned());
         foreach (var m in results)
         {
@@ -157,13 +162,15 @@ public static class BenchCommand
                 cells.Add((s.MedianMs / o.MedianMs).ToString("0.00", inv) + "×");
             }
             else if (!noOnnx) { cells.Add(""); cells.Add(""); }
-            cells.Add((2.0 * m.Entry.Info.Macs / (s.MedianMs / 1e3) / 1e9).ToString("0.0", inv));
+            double gflops = Gflops(m.Entry.Info.Macs, s);
+            cells.Add(gflops.ToString("0.0", inv));
+            cells.Add(PercentOfPeak(gflops, peak, threads) is double pct ? pct.ToString("0", inv) + " %" : "");
             cells.Add(s.AllocatedBytesPerRun.ToString(inv));
             table.AddRow(cells.ToArray());
         }
         c.Write(table);
         if (!noOnnx) c.WriteLine("ratio = MobileNetGen median / ONNX Runtime median (below 1: MobileNetGen is faster).");
-        c.WriteLine("GFLOP/s = 2 × MACs / MobileNetGen median. alloc = managed bytes per MobileNetGen inference on the calling thread (GC.GetAllocatedBytesForCurrentThread;" +
+        c.WriteLine("GFLOP/s = 2 × MACs / MobileNetGen median; % of peak = GFLOP/s / (FMA peak × threads). alloc = managed bytes per MobileNetGen inference on the calling thread (GC.GetAllocatedBytesForCurrentThread;" +
             " the worker threads of --threads > 1 are shown allocation-free by the test suite).");
         if (results.Any(m => m.Entry.Info.Weights == WeightsKind.Synthetic))
             c.MarkupLine("[bold red]SYNTHETIC[/] weights (α = 1.0): stand-ins with the real shapes, so the speed is real; they classify nothing.");
@@ -173,8 +180,20 @@ public static class BenchCommand
     private static List<Measurement> MeasureAll(CliContext ctx, List<VariantEntry> entries, int threads, int iterations, int warmup, bool onnx) =>
         VariantProgress.ForEach(ctx, "bench", entries, iterations, (e, onRun) => Measure(e, threads, iterations, warmup, onnx, onRun));
 
-    private static BenchJson Row(string variant, string engine, int threads, LatencyStats s, long macs, string weights) =>
-        new(variant, engine, threads, R(s.MedianMs), R(s.P10Ms), R(s.P90Ms), s.AllocatedBytesPerRun, macs, weights, s.Iterations);
+    private static BenchJson Row(string variant, string engine, int threads, LatencyStats s, long macs, string weights, FmaPeakResult peak, MachineInfo machine)
+    {
+        double gflops = Gflops(macs, s);
+        return new(variant, engine, threads, R(s.MedianMs), R(s.P10Ms), R(s.P90Ms), s.AllocatedBytesPerRun, macs, weights, s.Iterations,
+            Math.Round(gflops, 2), PercentOfPeak(gflops, peak, threads) is double p ? Math.Round(p, 1) : null,
+            Math.Round(peak.GflopsPerCore, 2), peak.Path.ToString(), machine.Cpu);
+    }
+
+    /// <summary>2 × MACs per second of the median run, in billions.</summary>
+    public static double Gflops(long macs, LatencyStats s) => 2.0 * macs / (s.MedianMs / 1e3) / 1e9;
+
+    /// <summary>GFLOP/s as a percentage of the FMA peak of <paramref name="threads"/> cores; null when the peak is unknown.</summary>
+    public static double? PercentOfPeak(double gflops, FmaPeakResult peak, int threads) =>
+        peak.GflopsPerCore > 0 ? 100.0 * gflops / (peak.GflopsPerCore * threads) : null;
 
     private static double R(double ms) => Math.Round(ms, 4);
 

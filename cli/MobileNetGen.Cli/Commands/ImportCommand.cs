@@ -11,7 +11,8 @@ public static class ImportCommand
     {
         var source = new Argument<string>("source")
         {
-            Description = "A TensorFlow frozen graph (*.pb), a TF.js layers model (model.json or its folder) or a TFLite flatbuffer (*.tflite).",
+            Description = "A TensorFlow frozen graph (*.pb), a TF.js layers model (model.json or its folder) or a TFLite flatbuffer (*.tflite; " +
+                          "also a uint8 SSD MobileNet v1 detector, whose label map is labelmap.txt beside it or --labels).",
         };
         var variant = new Option<string?>("--variant")
         {
@@ -41,7 +42,7 @@ public static class ImportCommand
                           "SOURCE is then the backbone up to the pooled features; the result is one canonical model.",
             HelpName = "head.tflite",
         };
-        var cmd = new Command("import", "Import MobileNet v1 weights (Google's published models or a fine-tuned one with its own classifier head) into the canonical safetensors representation.")
+        var cmd = new Command("import", "Import MobileNet v1 weights (Google's published models, a fine-tuned one with its own classifier head, or Google's uint8 SSD MobileNet v1 detector) into the canonical safetensors representation.")
         {
             source, variant, output, name, labels, head,
         };
@@ -105,6 +106,14 @@ public static class ImportCommand
             if (File.Exists(temp)) File.Delete(temp);
         }
 
+        if (DetectorWeights.IsDetector(file))
+        {
+            var net = DetectorWeights.DetectorOf(file);
+            ctx.Out.WriteLine(
+                $"wrote {path}: SSD detector, {net.Layers.Count} layers, {net.Heads.Count} heads, {net.Anchors.Count} anchors, {net.Classes} class columns " +
+                $"({file.GetMetadata("labels")} labels), {file.Tensors.Count} tensors, {bytes.LongLength:N0} bytes, {file.GetMetadata("weights")}, source sha256 {file.GetMetadata("source_sha256")}");
+            return ExitCodes.Ok;
+        }
         ctx.Out.WriteLine(
             $"wrote {path}: {file.Tensors.Count} tensors, {bytes.LongLength:N0} bytes, variant {file.GetMetadata("variant")}, " +
             $"{file.GetMetadata("weights")}, {file.GetMetadata("num_classes")} classes ({file.GetMetadata("labels")} labels), source sha256 {file.GetMetadata("source_sha256")}");

@@ -68,6 +68,8 @@ public sealed record VariantJson(
 /// One row of <c>bench --json</c>: one engine on one variant. <paramref name="Engine"/> is <c>mobilenetgen</c> or
 /// <c>onnxruntime</c>; <paramref name="AllocatedBytes"/> is managed bytes per inference on the measuring thread (for ONNX
 /// Runtime the managed wrapper only, not its native heap); <paramref name="Threads"/> the threads the engine really used.
+/// <paramref name="Gflops"/> is 2 × MACs / median; <paramref name="PercentOfPeak"/> relates it to <paramref name="FmaPeakGflops"/>
+/// (this core's fused multiply-add peak, measured in the same run) times the threads; <paramref name="Cpu"/> is the CPU model.
 /// </summary>
 public sealed record BenchJson(
     string Variant,
@@ -79,7 +81,21 @@ public sealed record BenchJson(
     long AllocatedBytes,
     long Macs,
     string Weights,
-    int Iterations);
+    int Iterations,
+    double Gflops,
+    double? PercentOfPeak,
+    double FmaPeakGflops,
+    string FmaPeakSimd,
+    string Cpu);
+
+/// <summary>One step of <c>profile --json</c>: <paramref name="Gops"/> is 2 × MACs / median (GFLOP/s for float networks),
+/// <paramref name="PercentOfPeak"/> its share of the FMA peak of the threads used (null for integer networks).</summary>
+public sealed record ProfileStepJson(string Name, string Kind, string Shape, double MedianMs, double P10Ms, double P90Ms, long Macs,
+    double Gops, double? PercentOfPeak, long BytesMoved, double GbytesPerSecond);
+
+/// <summary><c>profile --json</c>: one variant's steps, the machine and this run's FMA peak.</summary>
+public sealed record ProfileJson(string Variant, string Weights, int Threads, string Simd, string Cpu, double FmaPeakGflops, string FmaPeakSimd,
+    double TotalMedianMs, int Iterations, IReadOnlyList<ProfileStepJson> Steps);
 
 /// <summary>One variant of <c>choose --json</c>. <paramref name="Top1Measured"/> is a fraction 0..1 (null without --images and for synthetic weights); the published figures are percent.</summary>
 public sealed record ChooseVariantJson(
@@ -133,6 +149,7 @@ public sealed record ChooseJson(
 [JsonSerializable(typeof(List<VariantJson>))]
 [JsonSerializable(typeof(List<BenchJson>))]
 [JsonSerializable(typeof(ChooseJson))]
+[JsonSerializable(typeof(ProfileJson))]
 public sealed partial class CliJsonContext : JsonSerializerContext
 {
 }
@@ -153,6 +170,7 @@ public static class Json
     public static string Serialize(List<VariantJson> value) => JsonSerializer.Serialize(value, Context.ListVariantJson);
     public static string Serialize(List<BenchJson> value) => JsonSerializer.Serialize(value, Context.ListBenchJson);
     public static string Serialize(ChooseJson value) => JsonSerializer.Serialize(value, Context.ChooseJson);
+    public static string Serialize(ProfileJson value) => JsonSerializer.Serialize(value, Context.ProfileJson);
 
     /// <summary>Rounds a probability or fraction for output (6 decimals: no float-to-double noise).</summary>
     public static double Round(double value) => Math.Round(value, 6);

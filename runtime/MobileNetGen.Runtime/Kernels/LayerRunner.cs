@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.ExceptionServices;
 
 namespace MobileNetGen.Runtime.Kernels;
@@ -73,7 +74,11 @@ public sealed unsafe class LayerRunner : IDisposable
     {
         if (_barrier is null)
         {
-            for (int l = 0; l < layerCount; l++) layer(l, 0, 1, input, bufferA, bufferB, path);
+            for (int l = 0; l < layerCount; l++)
+            {
+                layer(l, 0, 1, input, bufferA, bufferB, path);
+                Lap();
+            }
             return;
         }
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
@@ -81,7 +86,7 @@ public sealed unsafe class LayerRunner : IDisposable
         Array.Clear(_nextChunk, 0, layerCount);
         _layer = layer; _layerCount = layerCount; _input = input; _bufferA = bufferA; _bufferB = bufferB; _path = path;
         _barrier.SignalAndWait(IdleSpinMicroseconds); // start: the workers see the job (the barrier is a full fence)
-        RunParts();
+        RunParts(caller: true);
         if (_failure is { } failure) { _failure = null; failure.Throw(); }
     }
 
@@ -97,12 +102,12 @@ public sealed unsafe class LayerRunner : IDisposable
         {
             _barrier!.SignalAndWait(IdleSpinMicroseconds); // wait for a job (or the stop signal)
             if (_stopping) return;
-            RunParts();
+            RunParts(caller: false);
         }
     }
 
     /// <summary>This thread's chunks of every layer, meeting the others at the barrier after each layer.</summary>
-    private void RunParts()
+    private void RunParts(bool caller)
     {
         int chunks = Threads * ChunksPerThread;
         for (int l = 0; l < _layerCount; l++)
@@ -118,7 +123,38 @@ public sealed unsafe class LayerRunner : IDisposable
                 _failure ??= ExceptionDispatchInfo.Capture(e);
             }
             _barrier!.SignalAndWait(LayerSpinMicroseconds);
+            if (caller) Lap();
         }
+    }
+
+    private long[]? _clock;
+    private int _clockAt;
+
+    /// <summary>
+    /// Profiling (<c>MobileNetClassifier.Profile</c>): from now on the calling thread writes a <see cref="Stopwatch"/> time
+    /// stamp into <paramref name="ticks"/> when each step is done (after its barrier, so the time of every thread's share is
+    /// in it), and where the generated code calls <see cref="Lap"/>. Costs nothing while no clock is set.
+    /// </summary>
+    public void StartClock(long[] ticks)
+    {
+        _clock = ticks ?? throw new ArgumentNullException(nameof(ticks));
+        _clockAt = 0;
+    }
+
+    /// <summary>Stops profiling; returns how many time stamps were written.</summary>
+    public int StopClock()
+    {
+        int n = _clockAt;
+        _clock = null;
+        _clockAt = 0;
+        return n;
+    }
+
+    /// <summary>Marks the end of a step that runs outside the runner (the head layers), when profiling.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    public void Lap()
+    {
+        if (_clock is { } clock && _clockAt < clock.Length) clock[_clockAt++] = Stopwatch.GetTimestamp();
     }
 
     public void Dispose()

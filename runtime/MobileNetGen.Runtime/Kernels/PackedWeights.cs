@@ -152,6 +152,20 @@ public readonly unsafe struct WeightTensor
             Buffer.MemoryCopy(_data, destination, Elements * 4, Elements * 4);
             return;
         }
-        for (long i = 0; i < Elements; i++) destination[i] = (float)(_quantOffset + _data[i] * _quantStep);
+        float* table = stackalloc float[256];
+        DequantizationTable(table);
+        for (long i = 0; i < Elements; i++) destination[i] = table[_data[i]];
+    }
+
+    /// <summary>The F32 values in place (unaligned), or null for an 8-bit tensor.</summary>
+    public float* Floats => _is8Bit ? null : (float*)_data;
+
+    /// <summary>The 8-bit values, or null for an F32 tensor.</summary>
+    public byte* Bytes => _is8Bit ? _data : null;
+
+    /// <summary>The value of each of the 256 bytes of an 8-bit tensor (there are only 256: dequantize each once, then look up).</summary>
+    public void DequantizationTable(float* table)
+    {
+        for (int q = 0; q < 256; q++) table[q] = (float)(_quantOffset + (byte)q * _quantStep);
     }
 }

@@ -1,4 +1,6 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using MobileNetGen.Model;
 
 namespace MobileNetGen.Runtime.Kernels;
@@ -32,20 +34,26 @@ public static unsafe class WeightPacking
         const int P = KernelContract.PanelWidth;
         if (cout % P != 0) throw new ArgumentException($"pointwise width {cout} is not a multiple of {P}", nameof(cout));
         if (kernel.Elements != (long)cin * cout) throw new ArgumentException($"pointwise kernel holds {kernel.Elements} values, not {cin}×{cout}", nameof(kernel));
-        float* folded = (float*)NativeMemory.Alloc((nuint)(kernel.Elements * sizeof(float)));
-        try
-        {
-            FoldedInPlace(kernel, scale, cout, folded);
-            int panels = cout / P;
+        if (scale.Elements != cout) throw new ArgumentException($"BatchNorm scale holds {scale.Elements} values, not {cout}", nameof(scale));
+        float* scales = stackalloc float[cout];
+        scale.ReadFloats(scales);
+        float* table = stackalloc float[256];
+        float* row = stackalloc float[P];
+        if (kernel.Bytes != null) kernel.DequantizationTable(table);
+        int panels = cout / P;
+        // Straight from the file into the panels: one pass, no intermediate copy.
+        for (int ci = 0; ci < cin; ci++)
             for (int panel = 0; panel < panels; panel++)
-                for (int ci = 0; ci < cin; ci++)
+            {
+                long at = (long)ci * cout + panel * P;
+                float* from = kernel.Floats + at;
+                if (kernel.Bytes != null)
                 {
-                    float* from = folded + (long)ci * cout + panel * P;
-                    float* to = destination + ((long)panel * cin + ci) * P;
-                    for (int j = 0; j < P; j++) to[j] = from[j];
+                    for (int j = 0; j < P; j++) row[j] = table[kernel.Bytes[at + j]];
+                    from = row;
                 }
-        }
-        finally { NativeMemory.Free(folded); }
+                MultiplyRow(from, scales + panel * P, destination + ((long)panel * cin + ci) * P, P);
+            }
     }
 
     /// <summary>Logits kernel <c>[1][1][C][classes]</c>, kept as <c>[C][classes]</c> (no BatchNorm).</summary>
@@ -58,12 +66,20 @@ public static unsafe class WeightPacking
     private static void FoldedInPlace(WeightTensor kernel, WeightTensor scale, int channels, float* destination)
     {
         if (scale.Elements != channels) throw new ArgumentException($"BatchNorm scale holds {scale.Elements} values, not {channels}", nameof(scale));
+        if (kernel.Elements % channels != 0) throw new ArgumentException($"kernel of {kernel.Elements} values is not whole rows of {channels} channels", nameof(kernel));
         kernel.ReadFloats(destination);
-        float[] scales = new float[channels];
-        fixed (float* ps = scales)
-        {
-            scale.ReadFloats(ps);
-            for (long i = 0; i < kernel.Elements; i++) destination[i] *= ps[i % channels];
-        }
+        float* scales = stackalloc float[channels];
+        scale.ReadFloats(scales);
+        for (long row = 0; row < kernel.Elements; row += channels) MultiplyRow(destination + row, scales, destination + row, channels);
+    }
+
+    /// <summary><c>to[j] = from[j] · scale[j]</c>: one IEEE multiply per value, the same on every width (from and to may be the same).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void MultiplyRow(float* from, float* scale, float* to, int count)
+    {
+        int j = 0;
+        for (; j + Vector256<float>.Count <= count; j += Vector256<float>.Count)
+            (Vector256.Load(from + j) * Vector256.Load(scale + j)).Store(to + j);
+        for (; j < count; j++) to[j] = from[j] * scale[j];
     }
 }

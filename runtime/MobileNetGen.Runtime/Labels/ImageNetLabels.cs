@@ -23,16 +23,7 @@ public static class ImageNetLabels
         return Labels[slimIndex];
     }
 
-    private static string[] Load()
-    {
-        using Stream? stream = typeof(ImageNetLabels).Assembly.GetManifestResourceStream(ResourceName)
-            ?? throw new InvalidOperationException($"Embedded resource '{ResourceName}' is missing from {typeof(ImageNetLabels).Assembly.GetName().Name}");
-        using var reader = new StreamReader(stream, Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
-        string[] labels = LabelFile.Parse(reader, ResourceName);
-        if (labels.Length != Count)
-            throw new InvalidOperationException($"Embedded resource '{ResourceName}' has {labels.Length} labels, expected {Count}");
-        return labels;
-    }
+    private static string[] Load() => LabelFile.LoadEmbedded(ResourceName, Count);
 }
 
 /// <summary>Reads custom label files.</summary>
@@ -51,6 +42,18 @@ public static class LabelFile
         if (!File.Exists(path)) throw new FileNotFoundException($"Label file '{path}' not found", path);
         using var reader = new StreamReader(path, Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
         return Parse(reader, path);
+    }
+
+    /// <summary>Reads a label list embedded in this assembly and checks its length.</summary>
+    internal static string[] LoadEmbedded(string resourceName, int expectedCount)
+    {
+        using Stream? stream = typeof(LabelFile).Assembly.GetManifestResourceStream(resourceName)
+            ?? throw new InvalidOperationException($"Embedded resource '{resourceName}' is missing from {typeof(LabelFile).Assembly.GetName().Name}");
+        using var reader = new StreamReader(stream, Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
+        string[] labels = Parse(reader, resourceName);
+        if (labels.Length != expectedCount)
+            throw new InvalidOperationException($"Embedded resource '{resourceName}' has {labels.Length} labels, expected {expectedCount}");
+        return labels;
     }
 
     internal static string[] Parse(TextReader reader, string source)

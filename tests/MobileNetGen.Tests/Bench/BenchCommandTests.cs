@@ -20,8 +20,14 @@ public class BenchCommandTests
         Assert.Equal(new[] { "mobilenetgen", "onnxruntime" }, rows.Select(x => x.GetProperty("engine").GetString()).ToArray());
         foreach (var row in rows)
         {
-            foreach (var key in new[] { "variant", "engine", "threads", "median_ms", "p10_ms", "p90_ms", "allocated_bytes", "macs", "weights" })
+            foreach (var key in new[] { "variant", "engine", "threads", "median_ms", "p10_ms", "p90_ms", "allocated_bytes", "macs", "weights",
+                                        "gflops", "percent_of_peak", "fma_peak_gflops", "fma_peak_simd", "cpu" })
                 Assert.True(row.TryGetProperty(key, out _), $"row lacks '{key}': {row}");
+            // GFLOP/s and % of peak follow from the row's own numbers (timings themselves are not asserted).
+            double gflops = row.GetProperty("gflops").GetDouble(), peak = row.GetProperty("fma_peak_gflops").GetDouble();
+            Assert.True(peak > 0, "no FMA peak measured");
+            Assert.Equal(2.0 * row.GetProperty("macs").GetInt64() / (row.GetProperty("median_ms").GetDouble() / 1e3) / 1e9, gflops, 0.05 * gflops + 0.01);
+            Assert.Equal(100 * gflops / peak, row.GetProperty("percent_of_peak").GetDouble(), 0.5 + 0.01 * gflops);
             Assert.Equal("0.25_128", row.GetProperty("variant").GetString());
             Assert.Equal("genuine-float", row.GetProperty("weights").GetString());
             Assert.Equal(1, row.GetProperty("threads").GetInt32());
@@ -29,6 +35,36 @@ public class BenchCommandTests
             Assert.True(row.GetProperty("macs").GetInt64() > 0);
         }
         Assert.Equal(0, rows[0].GetProperty("allocated_bytes").GetInt64()); // the generated classifier allocates nothing per run
+    }
+
+    [Fact]
+    public void Fma_peak_is_positive_at_the_widest_accelerated_path()
+    {
+        var peak = FmaPeak.Measure(milliseconds: 50);
+        Assert.Equal(MobileNetGen.Runtime.MobileNetClassifier.ResolveSimdPath(MobileNetGen.Runtime.SimdPath.Auto), peak.Path);
+        Assert.True(peak.GflopsPerCore > 0.1, $"peak {peak.GflopsPerCore} GFLOP/s");
+    }
+
+    [Fact]
+    public void Profile_lists_every_step_of_the_schedule_with_its_costs()
+    {
+        foreach (var threads in new[] { "1", "2" })
+        {
+            var r = CliRunner.Run("profile", "--variant", "1.0_128", "--iterations", "3", "--warmup", "1", "--threads", threads, "--json");
+            Assert.True(r.ExitCode == 0, r.ToString());
+            using var doc = JsonDocument.Parse(r.Stdout);
+            var root = doc.RootElement;
+            var steps = root.GetProperty("steps").EnumerateArray().ToList();
+            // 27 convolution layers (one thread: 1.0_128's one fused pair makes 26 steps) plus the pool and the logits.
+            Assert.Equal(threads == "1" ? 28 : 29, steps.Count);
+            Assert.Equal("Conv2d_0", steps[0].GetProperty("name").GetString());
+            Assert.Equal("Logits/Conv2d_1c_1x1", steps[^1].GetProperty("name").GetString());
+            if (threads == "1") Assert.Contains(steps, s => s.GetProperty("name").GetString()!.Contains(" + ", StringComparison.Ordinal));
+            long macs = steps.Sum(s => s.GetProperty("macs").GetInt64());
+            Assert.Equal(MobileNetGen.Variants.VariantCatalog.Find("1.0_128")!.Info.Macs, macs);
+            Assert.All(steps, s => Assert.True(s.GetProperty("median_ms").GetDouble() >= 0 && s.GetProperty("bytes_moved").GetInt64() > 0));
+            Assert.True(root.GetProperty("fma_peak_gflops").GetDouble() > 0);
+        }
     }
 
     [Fact]

@@ -76,6 +76,8 @@ public sealed class FuzzSmokeTests : IDisposable
     [InlineData(FuzzTargets.Image)]
     [InlineData(FuzzTargets.TfliteQuant)]
     [InlineData(FuzzTargets.WeightsQuant)]
+    [InlineData(FuzzTargets.TfliteSsd)]
+    [InlineData(FuzzTargets.WeightsSsd)]
     public void EmptyAndTinyInputsAreRefused(string target)
     {
         foreach (var input in new[] { Array.Empty<byte>(), new byte[] { 0 }, new byte[] { 0xFF, 0xD8 }, "\n#%SHARD%#\n"u8.ToArray(), new byte[64] })

@@ -128,5 +128,30 @@ internal sealed class RawTflite
     public List<int> OperatorsOf(params int[] builtins) =>
         Enumerable.Range(0, OperatorCount).Where(i => builtins.Contains(OperatorBuiltin(i))).ToList();
 
+    // ---- for the SSD detector's hostile copies (positions of vectors and their length prefixes)
+    /// <summary>OperatorCode.custom_code (field 1), or null for builtins.</summary>
+    public string? OpcodeCustomCode(int opcode) { var t = Opcode(opcode); int o = Field(t, 1); return o == 0 ? null : t.__string(t.bb_pos + o); }
+
+    /// <summary>Position and length of the bytes of OperatorCode.custom_code (field 1).</summary>
+    public (int Start, int Count) OpcodeCustomCodeBytes(int opcode) => Vector(Opcode(opcode), 1);
+
+    /// <summary>Position and length of Operator.custom_options (field 5); (0, 0) when absent.</summary>
+    public (int Start, int Count) CustomOptions(int op) => Vector(Operator(op), 5);
+
+    /// <summary>Position of the first byte of Buffer.data of <paramref name="buffer"/> (its length is the 4 bytes before).</summary>
+    public (int Start, int Count) BufferDataVector(int buffer) => Vector(VectorTable(_model, 4, buffer), 0);
+
+    /// <summary>Position of the first dimension of a tensor's shape vector (its length is the 4 bytes before).</summary>
+    public int TensorShapePosition(int tensor) => Vector(Tensor(tensor), 0).Start;
+
+    /// <summary>Position of the first entry of Operator.inputs (field 1).</summary>
+    public int OperatorInputsPosition(int op) => Vector(Operator(op), 1).Start;
+
+    /// <summary>Position of SubGraph.operators' slot <paramref name="i"/> (a uoffset relative to the slot).</summary>
+    public int OperatorSlotPosition(int i) => Vector(_subgraph, 3).Start + 4 * i;
+
+    /// <summary>The index of the tensor called <paramref name="name"/>.</summary>
+    public int TensorIndex(string name) => Enumerable.Range(0, TensorCount).Single(i => TensorName(i) == name);
+
     public static string Ascii(byte[] b, int at, int n) => Encoding.ASCII.GetString(b, at, n);
 }
