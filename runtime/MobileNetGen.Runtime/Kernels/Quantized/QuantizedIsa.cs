@@ -51,12 +51,13 @@ public static class QuantizedKernels
 
     /// <summary>
     /// The best ISA that both the hardware and <paramref name="path"/> allow: Vector512 → AVX-512BW, else as Vector256;
-    /// Vector256 → AVX-VNNI, else AVX2, else as Vector128; Vector128 → ARM Dp, else AdvSimd / SSE4.1, else Scalar.
+    /// Vector256 → AVX-VNNI, else AVX2, else as Vector128; Vector128 → ARM Dp, else AdvSimd / SSE4.1, else Scalar; Auto as Vector512.
     /// (An AVX-512 CPU resolves Vector512 to <see cref="QuantizedIsa.Vector512"/> even when it also has AVX-VNNI: .NET 10
     /// exposes no 512-bit VNNI, and the 512-bit depthwise and stem are faster there.)
     /// </summary>
     public static QuantizedIsa Resolve(SimdPath path)
     {
+        if (path == SimdPath.Auto) path = SimdPath.Vector512; // the best there is
         if (path == SimdPath.Vector512 && Has512) return QuantizedIsa.Vector512;
         if ((path == SimdPath.Vector512 || path == SimdPath.Vector256) && Has256)
             return AvxVnni.IsSupported ? QuantizedIsa.Vector256Vnni : QuantizedIsa.Vector256;
