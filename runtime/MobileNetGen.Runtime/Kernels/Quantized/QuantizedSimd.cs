@@ -26,6 +26,7 @@ internal unsafe interface IQSimd<TVec> where TVec : struct
     /// <summary><c>acc + a.lo·b.lo + a.hi·b.hi</c> per lane, the lanes taken as pairs of int16 (pmaddwd).</summary>
     static abstract TVec MultiplyAddPairs(TVec acc, TVec a, TVec b);
     static abstract TVec Add(TVec a, TVec b);
+    static abstract void Store(TVec v, int* p);
     /// <summary>Requantizes (<see cref="QuantizedRequantization"/>) and stores Width bytes.</summary>
     static abstract void StoreRequantized<TLayer>(TVec acc, byte* p) where TLayer : IQuantizedLayer;
 }
@@ -40,6 +41,7 @@ internal unsafe struct Q32x16 : IQSimd<Vector512<int>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<int> MultiplyAdd(Vector512<int> acc, Vector512<int> a, Vector512<int> b) => acc + a * b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<int> MultiplyAddPairs(Vector512<int> acc, Vector512<int> a, Vector512<int> b) => acc + Avx512BW.MultiplyAddAdjacent(a.AsInt16(), b.AsInt16());
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<int> Add(Vector512<int> a, Vector512<int> b) => a + b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Vector512<int> v, int* p) => v.Store(p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void StoreRequantized<TLayer>(Vector512<int> acc, byte* p) where TLayer : IQuantizedLayer =>
         QuantizedRequantization.Store16(QuantizedRequantization.Requantize512<TLayer>(acc), p);
 }
@@ -54,6 +56,7 @@ internal unsafe struct Q32x8 : IQSimd<Vector256<int>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<int> MultiplyAdd(Vector256<int> acc, Vector256<int> a, Vector256<int> b) => acc + a * b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<int> MultiplyAddPairs(Vector256<int> acc, Vector256<int> a, Vector256<int> b) => acc + Avx2.MultiplyAddAdjacent(a.AsInt16(), b.AsInt16());
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<int> Add(Vector256<int> a, Vector256<int> b) => a + b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Vector256<int> v, int* p) => v.Store(p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void StoreRequantized<TLayer>(Vector256<int> acc, byte* p) where TLayer : IQuantizedLayer =>
         QuantizedRequantization.Store8(QuantizedRequantization.Requantize256<TLayer>(acc), p);
 }
@@ -94,6 +97,7 @@ internal unsafe struct Q32x4 : IQSimd<Vector128<int>>
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<int> Add(Vector128<int> a, Vector128<int> b) => a + b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Vector128<int> v, int* p) => v.Store(p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void StoreRequantized<TLayer>(Vector128<int> acc, byte* p) where TLayer : IQuantizedLayer =>
         QuantizedRequantization.Store4(QuantizedRequantization.Requantize128<TLayer>(acc), p);
 }
@@ -109,6 +113,7 @@ internal unsafe struct Q32x1 : IQSimd<int>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static int MultiplyAdd(int acc, int a, int b) => acc + a * b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static int MultiplyAddPairs(int acc, int a, int b) => acc + (short)a * (short)b + (a >> 16) * (b >> 16);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static int Add(int a, int b) => a + b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(int v, int* p) => *p = v;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void StoreRequantized<TLayer>(int acc, byte* p) where TLayer : IQuantizedLayer =>
         *p = (byte)QuantizedRequantization.Scalar<TLayer>(acc);
 }
