@@ -165,7 +165,7 @@ public static unsafe class QDepthwiseKernels
 
     /// <summary>Requantizes <paramref name="pixels"/> accumulator vectors (consecutive in <paramref name="vacc"/>) to
     /// neighbouring output pixels: one copy of the int32 → uint8 step, its constants hoisted over the loop.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)] // never tier-0 code: it runs per group
     private static void StoreGroup<TSimd, TVec, TShape>(int* vacc, int pixels, byte* q)
         where TSimd : struct, IQSimd<TVec> where TVec : struct where TShape : struct, IQDepthwiseShape
     {

@@ -14,6 +14,7 @@ public static unsafe class QHeadKernels
     /// time into int32 lanes (the sum of ≤ 2^23 bytes cannot overflow); the division is per channel.
     /// </summary>
     [SkipLocalsInit]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void AveragePool<TShape>(QuantizedIsa isa, byte* input, byte* output) where TShape : struct, IQPoolShape
     {
         int P = TShape.Pixels, C = TShape.Channels;

@@ -168,7 +168,7 @@ public static unsafe class QStemKernels
 
     /// <summary>Requantizes a tile's accumulators (pixel-major, <paramref name="vectors"/> per pixel) to its outputs: one copy
     /// of the int32 → uint8 step for the tile, not eight inlined ones (which exhaust the JIT's inlining budget).</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)] // never tier-0 code: it runs per group
     private static void StoreTile<TSimd, TVec, TShape>(int* vacc, int vectors, byte* q)
         where TSimd : struct, IQSimd<TVec> where TVec : struct where TShape : struct, IQStemShape
     {
