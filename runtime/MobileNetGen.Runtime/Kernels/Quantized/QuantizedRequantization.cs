@@ -17,6 +17,9 @@ namespace MobileNetGen.Runtime.Kernels.Quantized;
 /// q = RoundingDivideByPOT(q, e = max(−shift, 0)) = (q >> e) + ((q &amp; mask) > (mask >> 1) + [q &lt; 0])
 /// y = clamp(q + output_zp, act_min, act_max)
 /// </code>
+/// The vector helpers return int32 lanes already inside the activation range where it is narrower than 0..255 and leave
+/// the 0..255 clamp to the stores, whose narrowing saturates (packssdw/packuswb, vpmovusdb, SQXTN/SQXTUN): for Google's
+/// networks (every range 0..255) that saves the two clamp instructions per vector.
 /// The first line's identity (gemmlowp's nudge 1 − 2^30 for negative products followed by a division truncating toward
 /// zero is the same as adding 2^30 and flooring) is why ARM's SQRDMULH computes it in one instruction. The shift is a
 /// constant of the layer, so the branches on it fold away.
@@ -62,7 +65,10 @@ public static unsafe class QuantizedRequantization
             vq = (vq >> e) - Vector512.GreaterThan(vremainder, vthreshold); // true = −1
         }
         vq += Vector512.Create(TLayer.OutputZeroPoint);
-        return Vector512.Min(Vector512.Max(vq, Vector512.Create(TLayer.ActivationMin)), Vector512.Create(TLayer.ActivationMax));
+        // vpmovusdb (Store16) saturates above 255 but reads a negative lane as a large unsigned one: the lower bound always
+        // applies here, the upper one only when it is below 255.
+        vq = Vector512.Max(vq, Vector512.Create(TLayer.ActivationMin));
+        return TLayer.ActivationMax < 255 ? Vector512.Min(vq, Vector512.Create(TLayer.ActivationMax)) : vq;
     }
 
     /// <summary>8 lanes (AVX2): as <see cref="Requantize512{TLayer}"/> with vpblendd.</summary>
@@ -83,7 +89,9 @@ public static unsafe class QuantizedRequantization
             vq = (vq >> e) - Avx2.CompareGreaterThan(vremainder, vthreshold);
         }
         vq += Vector256.Create(TLayer.OutputZeroPoint);
-        return Avx2.Min(Avx2.Max(vq, Vector256.Create(TLayer.ActivationMin)), Vector256.Create(TLayer.ActivationMax));
+        // The stores' saturating packs clamp to 0..255: only narrower activation bounds need instructions.
+        if (TLayer.ActivationMin > 0) vq = Avx2.Max(vq, Vector256.Create(TLayer.ActivationMin));
+        return TLayer.ActivationMax < 255 ? Avx2.Min(vq, Vector256.Create(TLayer.ActivationMax)) : vq;
     }
 
     /// <summary>4 lanes: SSE4.1 (pmuldq, pblendw) on x64; on ARM64 SQRDMULH is the doubling high multiply and the rounding
@@ -117,12 +125,13 @@ public static unsafe class QuantizedRequantization
             }
         }
         vq += Vector128.Create(TLayer.OutputZeroPoint);
-        return Vector128.Min(Vector128.Max(vq, Vector128.Create(TLayer.ActivationMin)), Vector128.Create(TLayer.ActivationMax));
+        if (TLayer.ActivationMin > 0) vq = Vector128.Max(vq, Vector128.Create(TLayer.ActivationMin));
+        return TLayer.ActivationMax < 255 ? Vector128.Min(vq, Vector128.Create(TLayer.ActivationMax)) : vq;
     }
 
-    /// <summary>16 requantized lanes (values in 0..255) → 16 bytes: vpmovdb.</summary>
+    /// <summary>16 requantized lanes (≥ 0) → 16 bytes: vpmovusdb, saturating at 255.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Store16(Vector512<int> v, byte* p) => Avx512F.ConvertToVector128Byte(v).Store(p);
+    public static void Store16(Vector512<int> v, byte* p) => Avx512F.ConvertToVector128ByteWithSaturation(v.AsUInt32()).Store(p);
 
     /// <summary>2 × 8 requantized lanes → 16 bytes: vpackssdw, vpermq (undoing the per-lane interleave), packuswb.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -140,16 +149,30 @@ public static unsafe class QuantizedRequantization
         *(ulong*)p = Sse2.PackUnsignedSaturate(vs, vs).AsUInt64().ToScalar();
     }
 
-    /// <summary>4 × 4 requantized lanes → 16 bytes (narrowing is exact: the values are 0..255).</summary>
+    /// <summary>4 × 4 requantized lanes → 16 bytes, saturating to 0..255 (packssdw + packuswb; ARM64 SQXTN + SQXTUN).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Store16(Vector128<int> v0, Vector128<int> v1, Vector128<int> v2, Vector128<int> v3, byte* p) =>
-        Vector128.Narrow(Vector128.Narrow(v0, v1), Vector128.Narrow(v2, v3)).AsByte().Store(p);
+        PackToBytes(PackToInt16(v0, v1), PackToInt16(v2, v3)).Store(p);
 
-    /// <summary>4 requantized lanes → 4 bytes.</summary>
+    /// <summary>4 requantized lanes → 4 bytes, saturating to 0..255.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Store4(Vector128<int> v, byte* p)
     {
-        var vs = Vector128.Narrow(v, v);
-        *(uint*)p = Vector128.Narrow(vs, vs).AsUInt32().ToScalar();
+        var vs = PackToInt16(v, v);
+        *(uint*)p = PackToBytes(vs, vs).AsUInt32().ToScalar();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<short> PackToInt16(Vector128<int> a, Vector128<int> b)
+    {
+        if (Sse2.IsSupported) return Sse2.PackSignedSaturate(a, b);
+        return AdvSimd.ExtractNarrowingSaturateUpper(AdvSimd.ExtractNarrowingSaturateLower(a), b);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<byte> PackToBytes(Vector128<short> a, Vector128<short> b)
+    {
+        if (Sse2.IsSupported) return Sse2.PackUnsignedSaturate(a, b);
+        return AdvSimd.ExtractNarrowingSaturateUnsignedUpper(AdvSimd.ExtractNarrowingSaturateUnsignedLower(a), b);
     }
 }
