@@ -90,14 +90,11 @@ namespace MobileNetGen.Model
         /// <summary>Depthwise bias: int32 <c>[C]</c>.</summary>
         public static long QuantizedDepthwiseBiasBytes(int channels) => AlignBytes(4L * channels);
 
-        /// <summary>Input channels rounded up to the octets of the int16 pointwise / logits layout.</summary>
-        public static int QuantizedOctetChannels(int cin) => (cin + 7) / 8 * 8;
-
         /// <summary>
-        /// Pointwise weights: the larger of the two layouts (int16 octets, 2·roundup8(Cin)·Cout; the uint8 quads of the Dp
-        /// and VNNI ISAs use the first Cin·Cout of it), so that the plan does not depend on the CPU.
+        /// Pointwise weights: the larger of the two layouts (int16 pairs, 2·Cin·Cout; the uint8 quads of the Dp and VNNI
+        /// ISAs use the first Cin·Cout of it), so that the plan does not depend on the CPU.
         /// </summary>
-        public static long QuantizedPointwiseWeightBytes(int cin, int cout) => AlignBytes(2L * QuantizedOctetChannels(cin) * cout);
+        public static long QuantizedPointwiseWeightBytes(int cin, int cout) => AlignBytes(2L * cin * cout);
 
         /// <summary>Pointwise bias: int32 <c>[Cout]</c>.</summary>
         public static long QuantizedPointwiseBiasBytes(int cout) => AlignBytes(4L * cout);
@@ -106,7 +103,7 @@ namespace MobileNetGen.Model
         public static int QuantizedLogitsPaddedClasses(int classes) => (classes + PanelWidth - 1) / PanelWidth * PanelWidth;
 
         /// <summary>Logits weights: the pointwise layout of the padded [C][classes] matrix.</summary>
-        public static long QuantizedLogitsWeightBytes(int channels, int classes) => AlignBytes(2L * QuantizedOctetChannels(channels) * QuantizedLogitsPaddedClasses(classes));
+        public static long QuantizedLogitsWeightBytes(int channels, int classes) => AlignBytes(2L * channels * QuantizedLogitsPaddedClasses(classes));
 
         /// <summary>Logits bias: int32 <c>[padded classes]</c>.</summary>
         public static long QuantizedLogitsBiasBytes(int classes) => AlignBytes(4L * QuantizedLogitsPaddedClasses(classes));

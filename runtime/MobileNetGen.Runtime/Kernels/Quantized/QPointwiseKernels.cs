@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.Arm;
 using System.Runtime.Intrinsics.X86;
 using MobileNetGen.Model;
 using static MobileNetGen.Runtime.Kernels.Quantized.QuantizedKernels;
@@ -18,24 +17,19 @@ namespace MobileNetGen.Runtime.Kernels.Quantized;
 /// inputs. Weights in panels of <see cref="KernelContract.PanelWidth"/> (16) output channels, in one of two layouts
 /// (<see cref="QuantizedKernels.LayoutOf"/>, <see cref="QuantizedPacking.Pointwise"/>):</para>
 /// <list type="bullet">
-/// <item><b>Octets</b> (Scalar, Vector128, Vector256, Vector512): int16 <c>w' = w − w_zp</c>, input channels in octets
-/// (Cin rounded up to KP, a multiple of 8, with zero weights), per panel and octet four 64-byte vectors j = 0..3 whose
-/// 128-bit lane L holds output channel 4L + j: <c>packed[((panel·KP/8 + k)·4 + j)·32 + L·8 + i] = w'[8k + i, panel·16 + 4L + j]</c>.
-/// The kernels widen a tile's input rows to int16 once (a stack buffer), broadcast a pixel's octet to every 128-bit lane
-/// (one load) and multiply-add adjacent pairs (vpmaddwd, 32 MACs per 512-bit instruction; ARM64 SMULL + SMULL2 + ADDP), so
-/// each accumulator lane holds four partial sums of one channel; a tile ends with a horizontal reduction (unpack + add, or
-/// phaddd / ADDP) that, by the lane order above, leaves the channels in natural order. Each 128-bit lane is one channel,
-/// so the same bytes serve 512-bit (4 channels a vector), 256-bit (2) and 128-bit (1) loads. (The earlier layout, pairs of
-/// input channels with a 32-bit broadcast per pair, measured 11 % fewer MACs per ns on Zen 4: its broadcasts take vector
-/// slots that the octet's single 128-bit broadcast, serving four pmaddwd, does not.)</item>
+/// <item><b>Pairs</b> (Scalar, Vector128, Vector256, Vector512): int16 <c>w' = w − w_zp</c>,
+/// <c>packed[((panel·Cin/2 + k)·16 + j)·2 + i] = w'[2k + i, panel·16 + j]</c>: one 64-byte row per pair of input channels,
+/// 16 (output channel) × 2 (input channel). The kernels widen a tile's input rows to int16 once (a stack buffer), broadcast
+/// the pixel's pair as one int32 and multiply-add adjacent pairs (vpmaddwd: 32 MACs per 512-bit instruction, twice the
+/// float FMA's 16; ARM64: SMULL + SMULL2 + ADDP).</item>
 /// <item><b>Quads</b> (Vector128Dot, Vector256Vnni): uint8 <c>w</c> as published,
 /// <c>packed[((panel·Cin/4 + k)·16 + j)·4 + i] = w[4k + i, panel·16 + j]</c>, for byte dot products of 4 input channels.
 /// UDOT (u8·u8) gives <c>Σ x·w</c>, so <c>−w_zp·Σ_ci x</c> (the pixel's row sum) is added per pixel; vpdpbusd multiplies
 /// u8 by s8, so the VNNI kernel flips each weight's sign bit as it loads it (<c>w − 128</c>) and adds <c>(128 − w_zp)·Σ x</c>.
-/// One layout serves both because only the pixel constant differs; it cannot be the Octets one, whose values are int16.</item>
+/// One layout serves both because only the pixel-constant differs; it cannot be the Pairs one, whose values are int16.</item>
 /// </list>
-/// <para>Register tiles (accumulators, weight vectors, inputs, one product; no spill): Vector512 5 pixels × 16 channels =
-/// 20 + 4 + 1 + 1 of 32; Vector256 2 × 8 = 8 + 4 + 1 + 1 of 16; Vector128 2 × 4 = 8 + 4 + 2 + 1 of 16 (SSE) / 32 (NEON);
+/// <para>Register tiles (accumulators, weight vectors, one broadcast, one product; no spill): Vector512 6 pixels × 32
+/// channels = 12 + 2 + 2 of 32; Vector256 4 × 16 = 8 + 2 + 2 of 16; Vector128 2 × 16 = 8 + 4 + 2 of 16 (SSE) / 32 (NEON);
 /// Dot 4 × 16 = 16 + 4 + 1 of NEON's 32; VNNI 4 × 16 = 8 + 2 + 1 (+ the sign-bit constant). The loops walk one input pointer
 /// and one weight pointer; the other pixels of a tile are constant displacements (Cin is a constant of the shape). Tiles go
 /// over the pixels (outer: each tile's input is widened once and reused by every panel), panels inner; the last tile may
@@ -61,10 +55,10 @@ public static unsafe class QPointwiseKernels
         int pixels = pixelEnd - pixelStart;
         switch (isa)
         {
-            case QuantizedIsa.Vector512 when Has512: Octets5x16Avx512<TShape>(a, o, (short*)weights, bias, pixels, panelStart, panelEnd); break;
-            case QuantizedIsa.Vector256 when Has256: Octets2x8Avx2<TShape>(a, o, (short*)weights, bias, pixels, panelStart, panelEnd); break;
+            case QuantizedIsa.Vector512 when Has512: Pairs6x32Avx512<TShape>(a, o, (short*)weights, bias, pixels, panelStart, panelEnd); break;
+            case QuantizedIsa.Vector256 when Has256: Pairs4x16Avx2<TShape>(a, o, (short*)weights, bias, pixels, panelStart, panelEnd); break;
             case QuantizedIsa.Vector256Vnni when Has256: Quads4x16AvxVnni<TShape>(a, o, (byte*)weights, bias, pixels, panelStart, panelEnd); break;
-            case QuantizedIsa.Vector128 when Has128: Octets2x4Vector128<TShape>(a, o, (short*)weights, bias, pixels, panelStart, panelEnd); break;
+            case QuantizedIsa.Vector128 when Has128: Pairs2x16Vector128<TShape>(a, o, (short*)weights, bias, pixels, panelStart, panelEnd); break;
             case QuantizedIsa.Vector128Dot when Has128: Quads4x16Dot<TShape>(a, o, (byte*)weights, bias, pixels, panelStart, panelEnd); break;
             case QuantizedIsa.Scalar: ScalarKernel<TShape>(a, o, (short*)weights, bias, pixels, panelStart, panelEnd); break;
             default: throw Unsupported(isa);
@@ -107,245 +101,301 @@ public static unsafe class QPointwiseKernels
         return s;
     }
 
-    // ------------------------------------------------------------------------------------------- Octets: input widening
-
-    /// <summary>Input channels rounded up to the octets of the int16 layout.</summary>
-    private static int KP<TShape>() where TShape : struct, IQPointwiseShape => (TShape.Cin + 7) / 8 * 8;
-
-    /// <summary>Pixel rows <c>[p, p + rows)</c> to int16, <see cref="KP{TShape}"/> values a row (the padding zero).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void WidenRows<TShape>(byte* input, short* xw, int rows) where TShape : struct, IQPointwiseShape
-    {
-        int cin = TShape.Cin, kp = KP<TShape>();
-        if (kp == cin) { Widen(input, xw, rows * cin); return; }
-        for (int r = 0; r < rows; r++)
-        {
-            Widen(input + (long)r * cin, xw + r * kp, cin);
-            for (int k = cin; k < kp; k++) xw[r * kp + k] = 0;
-        }
-    }
-
     // ---------------------------------------------------------------------------------------------------------- AVX-512
 
-    /// <summary>Tiles of 5 pixels × 16 channels (one panel), panels inner so that each tile's input is widened once. Per
-    /// octet of input channels: 4 weight vectors (4 lanes × 8 channels each), one 128-bit broadcast per pixel serving 4
-    /// pmaddwd. Register budget: 20 accumulators + 4 weights + 1 input + 1 product = 26 of 32. (Measured on Zen 4: 11 %
-    /// more MACs per ns than 6 × 32 with a 32-bit broadcast per pair of channels, whose broadcasts take vector slots.)</summary>
     [SkipLocalsInit]
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Octets5x16Avx512<TShape>(byte* input, byte* output, short* w, int* bias, int pixels, int panelStart, int panelEnd)
+    private static void Pairs6x32Avx512<TShape>(byte* input, byte* output, short* w, int* bias, int pixels, int panelStart, int panelEnd)
         where TShape : struct, IQPointwiseShape
     {
-        const int MR = 5;
-        int cin = TShape.Cin, cout = TShape.Cout, kp = KP<TShape>();
-        short* xw = stackalloc short[MR * kp];
+        const int MR = 6;
+        int cin = TShape.Cin, cout = TShape.Cout;
+        short* xw = stackalloc short[MR * cin];
         int tileEnd = TileEnd(pixels, MR);
-        for (int t = 0; t < tileEnd; t += MR)
+        int t = 0;
+        for (; t + 4 <= pixels && UseWideTiles; t += 4) // 4 pixels × 64 channels where four panels are left
+        {
+            Widen(input + (long)t * cin, xw, 4 * cin);
+            byte* o = output + (long)t * cout;
+            int panel = panelStart;
+            for (; panel + 4 <= panelEnd; panel += 4) Tile4x64Avx512<TShape>(xw, w + (long)panel * 16 * cin, bias + panel * 16, o + panel * 16);
+            for (; panel < panelEnd; panel++) Tile4x16Avx512<TShape>(xw, w + (long)panel * 16 * cin, bias + panel * 16, o + panel * 16);
+        }
+        if (UseWideTiles) { tileEnd = t; }
+        for (; t < tileEnd; t += MR)
         {
             int p = Math.Min(t, pixels - MR);
-            WidenRows<TShape>(input + (long)p * cin, xw, MR);
+            Widen(input + (long)p * cin, xw, MR * cin);
             byte* o = output + (long)p * cout;
-            for (int panel = panelStart; panel < panelEnd; panel++) Tile5x16Avx512<TShape>(xw, w + (long)panel * 16 * kp, bias + panel * 16, o + panel * 16);
+            int panel = panelStart;
+            for (; panel + 2 <= panelEnd; panel += 2) Tile6x32Avx512<TShape>(xw, w + (long)panel * 16 * cin, bias + panel * 16, o + panel * 16);
+            if (panel < panelEnd) Tile6x16Avx512<TShape>(xw, w + (long)panel * 16 * cin, bias + panel * 16, o + panel * 16);
         }
-        for (int p = tileEnd; p < pixels; p++)
+        for (int p = tileEnd; p < pixels; p++) // one or two pixels left
         {
-            WidenRows<TShape>(input + (long)p * cin, xw, 1);
+            Widen(input + (long)p * cin, xw, cin);
             byte* o = output + (long)p * cout;
-            for (int panel = panelStart; panel < panelEnd; panel++) Tile1x16Avx512<TShape>(xw, w + (long)panel * 16 * kp, bias + panel * 16, o + panel * 16);
+            for (int panel = panelStart; panel < panelEnd; panel++) Tile1x16Avx512<TShape>(xw, w + (long)panel * 16 * cin, bias + panel * 16, o + panel * 16);
         }
     }
 
-    /// <summary>Four accumulators of one pixel (vector j, lane L: the partial sums of channel 4L + j) → the 16 channels in order.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<int> Reduce(Vector512<int> a0, Vector512<int> a1, Vector512<int> a2, Vector512<int> a3)
+    private static void Tile6x32Avx512<TShape>(short* xw, short* w, int* b, byte* o) where TShape : struct, IQPointwiseShape
     {
-        var t0 = Avx512F.UnpackLow(a0, a1) + Avx512F.UnpackHigh(a0, a1); // [a0 (d0+d2), a1 (d0+d2), a0 (d1+d3), a1 (d1+d3)] per lane
-        var t1 = Avx512F.UnpackLow(a2, a3) + Avx512F.UnpackHigh(a2, a3);
-        // the 64-bit unpacks pair the halves; the sum is in 32-bit lanes (a 64-bit add would carry between channels)
-        return Avx512F.UnpackLow(t0.AsInt64(), t1.AsInt64()).AsInt32() + Avx512F.UnpackHigh(t0.AsInt64(), t1.AsInt64()).AsInt32(); // [a0, a1, a2, a3] per lane
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Tile5x16Avx512<TShape>(short* xw, short* w, int* b, byte* o) where TShape : struct, IQPointwiseShape
-    {
-        int cout = TShape.Cout, kp = KP<TShape>();
-        Vector512<int> vacc00 = default, vacc01 = default, vacc02 = default, vacc03 = default;
-        Vector512<int> vacc10 = default, vacc11 = default, vacc12 = default, vacc13 = default;
-        Vector512<int> vacc20 = default, vacc21 = default, vacc22 = default, vacc23 = default;
-        Vector512<int> vacc30 = default, vacc31 = default, vacc32 = default, vacc33 = default;
-        Vector512<int> vacc40 = default, vacc41 = default, vacc42 = default, vacc43 = default;
+        int cin = TShape.Cin, cout = TShape.Cout, panel = 16 * cin; // the second panel: a constant displacement
+        Vector512<int> vacc00 = Vector512.Load(b), vacc01 = Vector512.Load(b + 16);
+        Vector512<int> vacc10 = vacc00, vacc11 = vacc01, vacc20 = vacc00, vacc21 = vacc01,
+                       vacc30 = vacc00, vacc31 = vacc01, vacc40 = vacc00, vacc41 = vacc01, vacc50 = vacc00, vacc51 = vacc01;
         short* wk = w;
-        for (short* xk = xw, end = xw + kp; xk < end; xk += 8, wk += 128)
+        for (short* xk = xw, end = xw + cin; xk < end; xk += 2, wk += 32)
         {
-            var vk0 = Vector512.Load(wk); var vk1 = Vector512.Load(wk + 32); var vk2 = Vector512.Load(wk + 64); var vk3 = Vector512.Load(wk + 96);
-            Vector512<short> vi;
-            vi = Avx512F.BroadcastVector128ToVector512((int*)(xk)).AsInt16();
-            vacc00 += Avx512BW.MultiplyAddAdjacent(vi, vk0); vacc01 += Avx512BW.MultiplyAddAdjacent(vi, vk1); vacc02 += Avx512BW.MultiplyAddAdjacent(vi, vk2); vacc03 += Avx512BW.MultiplyAddAdjacent(vi, vk3);
-            vi = Avx512F.BroadcastVector128ToVector512((int*)(xk + kp)).AsInt16();
-            vacc10 += Avx512BW.MultiplyAddAdjacent(vi, vk0); vacc11 += Avx512BW.MultiplyAddAdjacent(vi, vk1); vacc12 += Avx512BW.MultiplyAddAdjacent(vi, vk2); vacc13 += Avx512BW.MultiplyAddAdjacent(vi, vk3);
-            vi = Avx512F.BroadcastVector128ToVector512((int*)(xk + 2 * kp)).AsInt16();
-            vacc20 += Avx512BW.MultiplyAddAdjacent(vi, vk0); vacc21 += Avx512BW.MultiplyAddAdjacent(vi, vk1); vacc22 += Avx512BW.MultiplyAddAdjacent(vi, vk2); vacc23 += Avx512BW.MultiplyAddAdjacent(vi, vk3);
-            vi = Avx512F.BroadcastVector128ToVector512((int*)(xk + 3 * kp)).AsInt16();
-            vacc30 += Avx512BW.MultiplyAddAdjacent(vi, vk0); vacc31 += Avx512BW.MultiplyAddAdjacent(vi, vk1); vacc32 += Avx512BW.MultiplyAddAdjacent(vi, vk2); vacc33 += Avx512BW.MultiplyAddAdjacent(vi, vk3);
-            vi = Avx512F.BroadcastVector128ToVector512((int*)(xk + 4 * kp)).AsInt16();
-            vacc40 += Avx512BW.MultiplyAddAdjacent(vi, vk0); vacc41 += Avx512BW.MultiplyAddAdjacent(vi, vk1); vacc42 += Avx512BW.MultiplyAddAdjacent(vi, vk2); vacc43 += Avx512BW.MultiplyAddAdjacent(vi, vk3);
+            var vk0 = Vector512.Load(wk);
+            var vk1 = Vector512.Load(wk + panel);
+            var vi = Vector512.Create(*(int*)xk).AsInt16();
+            vacc00 += Avx512BW.MultiplyAddAdjacent(vi, vk0); vacc01 += Avx512BW.MultiplyAddAdjacent(vi, vk1);
+            vi = Vector512.Create(*(int*)(xk + cin)).AsInt16();
+            vacc10 += Avx512BW.MultiplyAddAdjacent(vi, vk0); vacc11 += Avx512BW.MultiplyAddAdjacent(vi, vk1);
+            vi = Vector512.Create(*(int*)(xk + 2 * cin)).AsInt16();
+            vacc20 += Avx512BW.MultiplyAddAdjacent(vi, vk0); vacc21 += Avx512BW.MultiplyAddAdjacent(vi, vk1);
+            vi = Vector512.Create(*(int*)(xk + 3 * cin)).AsInt16();
+            vacc30 += Avx512BW.MultiplyAddAdjacent(vi, vk0); vacc31 += Avx512BW.MultiplyAddAdjacent(vi, vk1);
+            vi = Vector512.Create(*(int*)(xk + 4 * cin)).AsInt16();
+            vacc40 += Avx512BW.MultiplyAddAdjacent(vi, vk0); vacc41 += Avx512BW.MultiplyAddAdjacent(vi, vk1);
+            vi = Vector512.Create(*(int*)(xk + 5 * cin)).AsInt16();
+            vacc50 += Avx512BW.MultiplyAddAdjacent(vi, vk0); vacc51 += Avx512BW.MultiplyAddAdjacent(vi, vk1);
         }
-        var vb = Vector512.Load(b);
-        Store16(Requantize512<TShape>(Reduce(vacc00, vacc01, vacc02, vacc03) + vb), o);
-        Store16(Requantize512<TShape>(Reduce(vacc10, vacc11, vacc12, vacc13) + vb), o + 1 * cout);
-        Store16(Requantize512<TShape>(Reduce(vacc20, vacc21, vacc22, vacc23) + vb), o + 2 * cout);
-        Store16(Requantize512<TShape>(Reduce(vacc30, vacc31, vacc32, vacc33) + vb), o + 3 * cout);
-        Store16(Requantize512<TShape>(Reduce(vacc40, vacc41, vacc42, vacc43) + vb), o + 4 * cout);
+        Store16(Requantize512<TShape>(vacc00), o); Store16(Requantize512<TShape>(vacc01), o + 16); o += cout;
+        Store16(Requantize512<TShape>(vacc10), o); Store16(Requantize512<TShape>(vacc11), o + 16); o += cout;
+        Store16(Requantize512<TShape>(vacc20), o); Store16(Requantize512<TShape>(vacc21), o + 16); o += cout;
+        Store16(Requantize512<TShape>(vacc30), o); Store16(Requantize512<TShape>(vacc31), o + 16); o += cout;
+        Store16(Requantize512<TShape>(vacc40), o); Store16(Requantize512<TShape>(vacc41), o + 16); o += cout;
+        Store16(Requantize512<TShape>(vacc50), o); Store16(Requantize512<TShape>(vacc51), o + 16);
     }
 
+    internal static bool UseWideTiles = Environment.GetEnvironmentVariable("QWIDE") == "1";
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Tile4x64Avx512<TShape>(short* xw, short* w, int* b, byte* o) where TShape : struct, IQPointwiseShape
+    {
+        int cin = TShape.Cin, cout = TShape.Cout, panel = 16 * cin;
+        Vector512<int> vacc00 = Vector512.Load(b), vacc01 = Vector512.Load(b + 16), vacc02 = Vector512.Load(b + 32), vacc03 = Vector512.Load(b + 48);
+        Vector512<int> vacc10 = vacc00, vacc11 = vacc01, vacc12 = vacc02, vacc13 = vacc03;
+        Vector512<int> vacc20 = vacc00, vacc21 = vacc01, vacc22 = vacc02, vacc23 = vacc03;
+        Vector512<int> vacc30 = vacc00, vacc31 = vacc01, vacc32 = vacc02, vacc33 = vacc03;
+        short* wk = w;
+        for (short* xk = xw, end = xw + cin; xk < end; xk += 2, wk += 32)
+        {
+            var vk0 = Vector512.Load(wk); var vk1 = Vector512.Load(wk + panel); var vk2 = Vector512.Load(wk + 2 * panel); var vk3 = Vector512.Load(wk + 3 * panel);
+            var vi = Vector512.Create(*(int*)xk).AsInt16();
+            vacc00 += Avx512BW.MultiplyAddAdjacent(vi, vk0); vacc01 += Avx512BW.MultiplyAddAdjacent(vi, vk1); vacc02 += Avx512BW.MultiplyAddAdjacent(vi, vk2); vacc03 += Avx512BW.MultiplyAddAdjacent(vi, vk3);
+            vi = Vector512.Create(*(int*)(xk + cin)).AsInt16();
+            vacc10 += Avx512BW.MultiplyAddAdjacent(vi, vk0); vacc11 += Avx512BW.MultiplyAddAdjacent(vi, vk1); vacc12 += Avx512BW.MultiplyAddAdjacent(vi, vk2); vacc13 += Avx512BW.MultiplyAddAdjacent(vi, vk3);
+            vi = Vector512.Create(*(int*)(xk + 2 * cin)).AsInt16();
+            vacc20 += Avx512BW.MultiplyAddAdjacent(vi, vk0); vacc21 += Avx512BW.MultiplyAddAdjacent(vi, vk1); vacc22 += Avx512BW.MultiplyAddAdjacent(vi, vk2); vacc23 += Avx512BW.MultiplyAddAdjacent(vi, vk3);
+            vi = Vector512.Create(*(int*)(xk + 3 * cin)).AsInt16();
+            vacc30 += Avx512BW.MultiplyAddAdjacent(vi, vk0); vacc31 += Avx512BW.MultiplyAddAdjacent(vi, vk1); vacc32 += Avx512BW.MultiplyAddAdjacent(vi, vk2); vacc33 += Avx512BW.MultiplyAddAdjacent(vi, vk3);
+        }
+        Store16(Requantize512<TShape>(vacc00), o); Store16(Requantize512<TShape>(vacc01), o + 16); Store16(Requantize512<TShape>(vacc02), o + 32); Store16(Requantize512<TShape>(vacc03), o + 48); o += cout;
+        Store16(Requantize512<TShape>(vacc10), o); Store16(Requantize512<TShape>(vacc11), o + 16); Store16(Requantize512<TShape>(vacc12), o + 32); Store16(Requantize512<TShape>(vacc13), o + 48); o += cout;
+        Store16(Requantize512<TShape>(vacc20), o); Store16(Requantize512<TShape>(vacc21), o + 16); Store16(Requantize512<TShape>(vacc22), o + 32); Store16(Requantize512<TShape>(vacc23), o + 48); o += cout;
+        Store16(Requantize512<TShape>(vacc30), o); Store16(Requantize512<TShape>(vacc31), o + 16); Store16(Requantize512<TShape>(vacc32), o + 32); Store16(Requantize512<TShape>(vacc33), o + 48);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Tile4x16Avx512<TShape>(short* xw, short* w, int* b, byte* o) where TShape : struct, IQPointwiseShape
+    {
+        int cin = TShape.Cin, cout = TShape.Cout;
+        Vector512<int> vacc0 = Vector512.Load(b), vacc1 = vacc0, vacc2 = vacc0, vacc3 = vacc0;
+        short* wk = w;
+        for (short* xk = xw, end = xw + cin; xk < end; xk += 2, wk += 32)
+        {
+            var vk = Vector512.Load(wk);
+            vacc0 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(*(int*)xk).AsInt16(), vk);
+            vacc1 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(*(int*)(xk + cin)).AsInt16(), vk);
+            vacc2 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(*(int*)(xk + 2 * cin)).AsInt16(), vk);
+            vacc3 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(*(int*)(xk + 3 * cin)).AsInt16(), vk);
+        }
+        Store16(Requantize512<TShape>(vacc0), o); o += cout;
+        Store16(Requantize512<TShape>(vacc1), o); o += cout;
+        Store16(Requantize512<TShape>(vacc2), o); o += cout;
+        Store16(Requantize512<TShape>(vacc3), o);
+    }
+
+    /// <summary>An odd panel count (e.g. 48 or 1001 → 63 panels): 6 pixels × 16 channels.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Tile6x16Avx512<TShape>(short* xw, short* w, int* b, byte* o) where TShape : struct, IQPointwiseShape
+    {
+        int cin = TShape.Cin, cout = TShape.Cout;
+        Vector512<int> vacc0 = Vector512.Load(b), vacc1 = vacc0, vacc2 = vacc0, vacc3 = vacc0, vacc4 = vacc0, vacc5 = vacc0;
+        short* wk = w;
+        for (short* xk = xw, end = xw + cin; xk < end; xk += 2, wk += 32)
+        {
+            var vk = Vector512.Load(wk);
+            vacc0 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(*(int*)xk).AsInt16(), vk);
+            vacc1 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(*(int*)(xk + cin)).AsInt16(), vk);
+            vacc2 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(*(int*)(xk + 2 * cin)).AsInt16(), vk);
+            vacc3 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(*(int*)(xk + 3 * cin)).AsInt16(), vk);
+            vacc4 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(*(int*)(xk + 4 * cin)).AsInt16(), vk);
+            vacc5 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(*(int*)(xk + 5 * cin)).AsInt16(), vk);
+        }
+        Store16(Requantize512<TShape>(vacc0), o); o += cout;
+        Store16(Requantize512<TShape>(vacc1), o); o += cout;
+        Store16(Requantize512<TShape>(vacc2), o); o += cout;
+        Store16(Requantize512<TShape>(vacc3), o); o += cout;
+        Store16(Requantize512<TShape>(vacc4), o); o += cout;
+        Store16(Requantize512<TShape>(vacc5), o);
+    }
+
+    /// <summary>One pixel × 16 channels, with two accumulators over alternate pairs (two independent add chains).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Tile1x16Avx512<TShape>(short* xw, short* w, int* b, byte* o) where TShape : struct, IQPointwiseShape
     {
-        int kp = KP<TShape>();
-        Vector512<int> vacc0 = default, vacc1 = default, vacc2 = default, vacc3 = default;
+        int cin = TShape.Cin;
+        Vector512<int> vacc0 = Vector512.Load(b), vacc1 = Vector512<int>.Zero;
         short* wk = w;
-        for (short* xk = xw, end = xw + kp; xk < end; xk += 8, wk += 128)
+        for (short* xk = xw, end = xw + cin; xk < end; xk += 4, wk += 64) // Cin is a multiple of 4
         {
-            var vi = Avx512F.BroadcastVector128ToVector512((int*)xk).AsInt16();
-            vacc0 += Avx512BW.MultiplyAddAdjacent(vi, Vector512.Load(wk)); vacc1 += Avx512BW.MultiplyAddAdjacent(vi, Vector512.Load(wk + 32));
-            vacc2 += Avx512BW.MultiplyAddAdjacent(vi, Vector512.Load(wk + 64)); vacc3 += Avx512BW.MultiplyAddAdjacent(vi, Vector512.Load(wk + 96));
+            vacc0 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(*(int*)xk).AsInt16(), Vector512.Load(wk));
+            vacc1 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(*(int*)(xk + 2)).AsInt16(), Vector512.Load(wk + 32));
         }
-        Store16(Requantize512<TShape>(Reduce(vacc0, vacc1, vacc2, vacc3) + Vector512.Load(b)), o);
+        Store16(Requantize512<TShape>(vacc0 + vacc1), o);
     }
 
     // ------------------------------------------------------------------------------------------------------------- AVX2
 
-    /// <summary>Tiles of 2 pixels × 8 channels (half a panel: the 256-bit halves h of the four weight vectors hold
-    /// channels 8h + j and 8h + 4 + j). Register budget: 8 accumulators + 4 weights + 1 input + 1 product = 14 of 16.</summary>
     [SkipLocalsInit]
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Octets2x8Avx2<TShape>(byte* input, byte* output, short* w, int* bias, int pixels, int panelStart, int panelEnd)
+    private static void Pairs4x16Avx2<TShape>(byte* input, byte* output, short* w, int* bias, int pixels, int panelStart, int panelEnd)
         where TShape : struct, IQPointwiseShape
     {
-        int cin = TShape.Cin, cout = TShape.Cout, kp = KP<TShape>();
-        short* xw = stackalloc short[2 * kp];
-        for (int t = 0; t < pixels; t += 2)
+        const int MR = 4;
+        int cin = TShape.Cin, cout = TShape.Cout;
+        short* xw = stackalloc short[MR * cin];
+        int tileEnd = TileEnd(pixels, MR);
+        for (int t = 0; t < tileEnd; t += MR)
         {
-            int p = pixels >= 2 ? Math.Min(t, pixels - 2) : 0; // a last odd pixel: overlap the tile before
-            int rows = Math.Min(2, pixels);
-            WidenRows<TShape>(input + (long)p * cin, xw, rows);
+            int p = Math.Min(t, pixels - MR);
+            Widen(input + (long)p * cin, xw, MR * cin);
             byte* o = output + (long)p * cout;
-            for (int panel = panelStart; panel < panelEnd; panel++)
-                for (int h = 0; h < 2; h++)
-                {
-                    short* wp = w + (long)panel * 16 * kp + 16 * h;
-                    if (rows == 2) Tile2x8Avx2<TShape>(xw, wp, bias + panel * 16 + 8 * h, o + panel * 16 + 8 * h);
-                    else Tile1x8Avx2<TShape>(xw, wp, bias + panel * 16 + 8 * h, o + panel * 16 + 8 * h);
-                }
+            for (int panel = panelStart; panel < panelEnd; panel++) Tile4x16Avx2<TShape>(xw, w + (long)panel * 16 * cin, bias + panel * 16, o + panel * 16);
+        }
+        for (int p = tileEnd; p < pixels; p++)
+        {
+            Widen(input + (long)p * cin, xw, cin);
+            byte* o = output + (long)p * cout;
+            for (int panel = panelStart; panel < panelEnd; panel++) Tile1x16Avx2<TShape>(xw, w + (long)panel * 16 * cin, bias + panel * 16, o + panel * 16);
         }
     }
 
-    /// <summary>Four accumulators (vector j, 128-bit lane l: channel 4l + j of the half panel) → its 8 channels in order.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> Reduce(Vector256<int> a0, Vector256<int> a1, Vector256<int> a2, Vector256<int> a3) =>
-        Avx2.HorizontalAdd(Avx2.HorizontalAdd(a0, a1), Avx2.HorizontalAdd(a2, a3));
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Tile2x8Avx2<TShape>(short* xw, short* w, int* b, byte* o) where TShape : struct, IQPointwiseShape
+    private static void Tile4x16Avx2<TShape>(short* xw, short* w, int* b, byte* o) where TShape : struct, IQPointwiseShape
     {
-        int cout = TShape.Cout, kp = KP<TShape>();
-        Vector256<int> vacc00 = default, vacc01 = default, vacc02 = default, vacc03 = default, vacc10 = default, vacc11 = default, vacc12 = default, vacc13 = default;
+        int cin = TShape.Cin, cout = TShape.Cout;
+        Vector256<int> vacc00 = Vector256.Load(b), vacc01 = Vector256.Load(b + 8);
+        Vector256<int> vacc10 = vacc00, vacc11 = vacc01, vacc20 = vacc00, vacc21 = vacc01, vacc30 = vacc00, vacc31 = vacc01;
         short* wk = w;
-        for (short* xk = xw, end = xw + kp; xk < end; xk += 8, wk += 128)
+        for (short* xk = xw, end = xw + cin; xk < end; xk += 2, wk += 32)
         {
-            var vk0 = Vector256.Load(wk); var vk1 = Vector256.Load(wk + 32); var vk2 = Vector256.Load(wk + 64); var vk3 = Vector256.Load(wk + 96);
-            var vi = Avx2.BroadcastVector128ToVector256((int*)xk).AsInt16();
-            vacc00 += Avx2.MultiplyAddAdjacent(vi, vk0); vacc01 += Avx2.MultiplyAddAdjacent(vi, vk1); vacc02 += Avx2.MultiplyAddAdjacent(vi, vk2); vacc03 += Avx2.MultiplyAddAdjacent(vi, vk3);
-            vi = Avx2.BroadcastVector128ToVector256((int*)(xk + kp)).AsInt16();
-            vacc10 += Avx2.MultiplyAddAdjacent(vi, vk0); vacc11 += Avx2.MultiplyAddAdjacent(vi, vk1); vacc12 += Avx2.MultiplyAddAdjacent(vi, vk2); vacc13 += Avx2.MultiplyAddAdjacent(vi, vk3);
+            var vk0 = Vector256.Load(wk);
+            var vk1 = Vector256.Load(wk + 16);
+            var vi = Vector256.Create(*(int*)xk).AsInt16();
+            vacc00 += Avx2.MultiplyAddAdjacent(vi, vk0); vacc01 += Avx2.MultiplyAddAdjacent(vi, vk1);
+            vi = Vector256.Create(*(int*)(xk + cin)).AsInt16();
+            vacc10 += Avx2.MultiplyAddAdjacent(vi, vk0); vacc11 += Avx2.MultiplyAddAdjacent(vi, vk1);
+            vi = Vector256.Create(*(int*)(xk + 2 * cin)).AsInt16();
+            vacc20 += Avx2.MultiplyAddAdjacent(vi, vk0); vacc21 += Avx2.MultiplyAddAdjacent(vi, vk1);
+            vi = Vector256.Create(*(int*)(xk + 3 * cin)).AsInt16();
+            vacc30 += Avx2.MultiplyAddAdjacent(vi, vk0); vacc31 += Avx2.MultiplyAddAdjacent(vi, vk1);
         }
-        var vb = Vector256.Load(b);
-        Store8(Requantize256<TShape>(Reduce(vacc00, vacc01, vacc02, vacc03) + vb), o);
-        Store8(Requantize256<TShape>(Reduce(vacc10, vacc11, vacc12, vacc13) + vb), o + cout);
+        Store16(Requantize256<TShape>(vacc00), Requantize256<TShape>(vacc01), o); o += cout;
+        Store16(Requantize256<TShape>(vacc10), Requantize256<TShape>(vacc11), o); o += cout;
+        Store16(Requantize256<TShape>(vacc20), Requantize256<TShape>(vacc21), o); o += cout;
+        Store16(Requantize256<TShape>(vacc30), Requantize256<TShape>(vacc31), o);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Tile1x8Avx2<TShape>(short* xw, short* w, int* b, byte* o) where TShape : struct, IQPointwiseShape
+    private static void Tile1x16Avx2<TShape>(short* xw, short* w, int* b, byte* o) where TShape : struct, IQPointwiseShape
     {
-        int kp = KP<TShape>();
-        Vector256<int> vacc0 = default, vacc1 = default, vacc2 = default, vacc3 = default;
+        int cin = TShape.Cin;
+        Vector256<int> vacc0 = Vector256.Load(b), vacc1 = Vector256.Load(b + 8);
         short* wk = w;
-        for (short* xk = xw, end = xw + kp; xk < end; xk += 8, wk += 128)
+        for (short* xk = xw, end = xw + cin; xk < end; xk += 2, wk += 32)
         {
-            var vi = Avx2.BroadcastVector128ToVector256((int*)xk).AsInt16();
-            vacc0 += Avx2.MultiplyAddAdjacent(vi, Vector256.Load(wk)); vacc1 += Avx2.MultiplyAddAdjacent(vi, Vector256.Load(wk + 32));
-            vacc2 += Avx2.MultiplyAddAdjacent(vi, Vector256.Load(wk + 64)); vacc3 += Avx2.MultiplyAddAdjacent(vi, Vector256.Load(wk + 96));
+            var vi = Vector256.Create(*(int*)xk).AsInt16();
+            vacc0 += Avx2.MultiplyAddAdjacent(vi, Vector256.Load(wk));
+            vacc1 += Avx2.MultiplyAddAdjacent(vi, Vector256.Load(wk + 16));
         }
-        Store8(Requantize256<TShape>(Reduce(vacc0, vacc1, vacc2, vacc3) + Vector256.Load(b)), o);
+        Store16(Requantize256<TShape>(vacc0), Requantize256<TShape>(vacc1), o);
     }
 
     // --------------------------------------------------------------------------------------------- Vector128 (SSE / NEON)
 
-    /// <summary>Tiles of 2 pixels × 4 channels (a quarter panel: lane L of the four weight vectors is channel 4L + j). The
-    /// input octet is one plain 128-bit load. Register budget: 8 accumulators + 4 weights + 2 inputs + 1 product = 15.</summary>
     [SkipLocalsInit]
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Octets2x4Vector128<TShape>(byte* input, byte* output, short* w, int* bias, int pixels, int panelStart, int panelEnd)
+    private static void Pairs2x16Vector128<TShape>(byte* input, byte* output, short* w, int* bias, int pixels, int panelStart, int panelEnd)
         where TShape : struct, IQPointwiseShape
     {
-        int cin = TShape.Cin, cout = TShape.Cout, kp = KP<TShape>();
-        short* xw = stackalloc short[2 * kp];
-        for (int t = 0; t < pixels; t += 2)
+        const int MR = 2;
+        int cin = TShape.Cin, cout = TShape.Cout;
+        short* xw = stackalloc short[MR * cin];
+        int tileEnd = pixels - pixels % MR;
+        for (int p = 0; p < tileEnd; p += MR)
         {
-            int p = pixels >= 2 ? Math.Min(t, pixels - 2) : 0;
-            int rows = Math.Min(2, pixels);
-            WidenRows<TShape>(input + (long)p * cin, xw, rows);
+            Widen(input + (long)p * cin, xw, MR * cin);
             byte* o = output + (long)p * cout;
-            for (int panel = panelStart; panel < panelEnd; panel++)
-                for (int l = 0; l < 4; l++)
-                {
-                    short* wp = w + (long)panel * 16 * kp + 8 * l;
-                    if (rows == 2) Tile2x4Vector128<TShape>(xw, wp, bias + panel * 16 + 4 * l, o + panel * 16 + 4 * l);
-                    else Tile1x4Vector128<TShape>(xw, wp, bias + panel * 16 + 4 * l, o + panel * 16 + 4 * l);
-                }
+            for (int panel = panelStart; panel < panelEnd; panel++) Tile2x16Vector128<TShape>(xw, w + (long)panel * 16 * cin, bias + panel * 16, o + panel * 16);
         }
-    }
-
-    /// <summary>Four accumulators (one channel each, four partial sums) → the four channels: phaddd / ADDP, twice.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<int> Reduce(Vector128<int> a0, Vector128<int> a1, Vector128<int> a2, Vector128<int> a3)
-    {
-        if (Ssse3.IsSupported) return Ssse3.HorizontalAdd(Ssse3.HorizontalAdd(a0, a1), Ssse3.HorizontalAdd(a2, a3));
-        return AdvSimd.Arm64.AddPairwise(AdvSimd.Arm64.AddPairwise(a0, a1), AdvSimd.Arm64.AddPairwise(a2, a3));
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Tile2x4Vector128<TShape>(short* xw, short* w, int* b, byte* o) where TShape : struct, IQPointwiseShape
-    {
-        int cout = TShape.Cout, kp = KP<TShape>();
-        Vector128<int> vacc00 = default, vacc01 = default, vacc02 = default, vacc03 = default, vacc10 = default, vacc11 = default, vacc12 = default, vacc13 = default;
-        short* wk = w;
-        for (short* xk = xw, end = xw + kp; xk < end; xk += 8, wk += 128)
+        if (tileEnd < pixels)
         {
-            var vk0 = Vector128.Load(wk); var vk1 = Vector128.Load(wk + 32); var vk2 = Vector128.Load(wk + 64); var vk3 = Vector128.Load(wk + 96);
-            var vi = Vector128.Load(xk);
-            vacc00 += Q32x4.MultiplyAddAdjacent(vi, vk0); vacc01 += Q32x4.MultiplyAddAdjacent(vi, vk1); vacc02 += Q32x4.MultiplyAddAdjacent(vi, vk2); vacc03 += Q32x4.MultiplyAddAdjacent(vi, vk3);
-            vi = Vector128.Load(xk + kp);
-            vacc10 += Q32x4.MultiplyAddAdjacent(vi, vk0); vacc11 += Q32x4.MultiplyAddAdjacent(vi, vk1); vacc12 += Q32x4.MultiplyAddAdjacent(vi, vk2); vacc13 += Q32x4.MultiplyAddAdjacent(vi, vk3);
+            int p = pixels >= MR ? pixels - MR : 0; // overlap the tile before; a lone pixel runs as a tile of one
+            if (pixels >= MR)
+            {
+                Widen(input + (long)p * cin, xw, MR * cin);
+                for (int panel = panelStart; panel < panelEnd; panel++) Tile2x16Vector128<TShape>(xw, w + (long)panel * 16 * cin, bias + panel * 16, output + (long)p * cout + panel * 16);
+            }
+            else
+            {
+                Widen(input, xw, cin);
+                for (int panel = panelStart; panel < panelEnd; panel++) Tile1x16Vector128<TShape>(xw, w + (long)panel * 16 * cin, bias + panel * 16, output + panel * 16);
+            }
         }
-        var vb = Vector128.Load(b);
-        Store4(Requantize128<TShape>(Reduce(vacc00, vacc01, vacc02, vacc03) + vb), o);
-        Store4(Requantize128<TShape>(Reduce(vacc10, vacc11, vacc12, vacc13) + vb), o + cout);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Tile1x4Vector128<TShape>(short* xw, short* w, int* b, byte* o) where TShape : struct, IQPointwiseShape
+    private static void Tile2x16Vector128<TShape>(short* xw, short* w, int* b, byte* o) where TShape : struct, IQPointwiseShape
     {
-        int kp = KP<TShape>();
-        Vector128<int> vacc0 = default, vacc1 = default, vacc2 = default, vacc3 = default;
+        int cin = TShape.Cin, cout = TShape.Cout;
+        Vector128<int> vacc00 = Vector128.Load(b), vacc01 = Vector128.Load(b + 4), vacc02 = Vector128.Load(b + 8), vacc03 = Vector128.Load(b + 12);
+        Vector128<int> vacc10 = vacc00, vacc11 = vacc01, vacc12 = vacc02, vacc13 = vacc03;
         short* wk = w;
-        for (short* xk = xw, end = xw + kp; xk < end; xk += 8, wk += 128)
+        for (short* xk = xw, end = xw + cin; xk < end; xk += 2, wk += 32)
         {
-            var vi = Vector128.Load(xk);
-            vacc0 += Q32x4.MultiplyAddAdjacent(vi, Vector128.Load(wk)); vacc1 += Q32x4.MultiplyAddAdjacent(vi, Vector128.Load(wk + 32));
-            vacc2 += Q32x4.MultiplyAddAdjacent(vi, Vector128.Load(wk + 64)); vacc3 += Q32x4.MultiplyAddAdjacent(vi, Vector128.Load(wk + 96));
+            var vk0 = Vector128.Load(wk); var vk1 = Vector128.Load(wk + 8); var vk2 = Vector128.Load(wk + 16); var vk3 = Vector128.Load(wk + 24);
+            var vi = Vector128.Create(*(int*)xk).AsInt16();
+            vacc00 += Q32x4.MultiplyAddAdjacent(vi, vk0); vacc01 += Q32x4.MultiplyAddAdjacent(vi, vk1);
+            vacc02 += Q32x4.MultiplyAddAdjacent(vi, vk2); vacc03 += Q32x4.MultiplyAddAdjacent(vi, vk3);
+            vi = Vector128.Create(*(int*)(xk + cin)).AsInt16();
+            vacc10 += Q32x4.MultiplyAddAdjacent(vi, vk0); vacc11 += Q32x4.MultiplyAddAdjacent(vi, vk1);
+            vacc12 += Q32x4.MultiplyAddAdjacent(vi, vk2); vacc13 += Q32x4.MultiplyAddAdjacent(vi, vk3);
         }
-        Store4(Requantize128<TShape>(Reduce(vacc0, vacc1, vacc2, vacc3) + Vector128.Load(b)), o);
+        Store16(Requantize128<TShape>(vacc00), Requantize128<TShape>(vacc01), Requantize128<TShape>(vacc02), Requantize128<TShape>(vacc03), o);
+        o += cout;
+        Store16(Requantize128<TShape>(vacc10), Requantize128<TShape>(vacc11), Requantize128<TShape>(vacc12), Requantize128<TShape>(vacc13), o);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Tile1x16Vector128<TShape>(short* xw, short* w, int* b, byte* o) where TShape : struct, IQPointwiseShape
+    {
+        int cin = TShape.Cin;
+        Vector128<int> vacc0 = Vector128.Load(b), vacc1 = Vector128.Load(b + 4), vacc2 = Vector128.Load(b + 8), vacc3 = Vector128.Load(b + 12);
+        short* wk = w;
+        for (short* xk = xw, end = xw + cin; xk < end; xk += 2, wk += 32)
+        {
+            var vi = Vector128.Create(*(int*)xk).AsInt16();
+            vacc0 += Q32x4.MultiplyAddAdjacent(vi, Vector128.Load(wk)); vacc1 += Q32x4.MultiplyAddAdjacent(vi, Vector128.Load(wk + 8));
+            vacc2 += Q32x4.MultiplyAddAdjacent(vi, Vector128.Load(wk + 16)); vacc3 += Q32x4.MultiplyAddAdjacent(vi, Vector128.Load(wk + 24));
+        }
+        Store16(Requantize128<TShape>(vacc0), Requantize128<TShape>(vacc1), Requantize128<TShape>(vacc2), Requantize128<TShape>(vacc3), o);
     }
 
     // ------------------------------------------------------------------------------------------------- ARM Dp (UDOT)
@@ -512,18 +562,17 @@ public static unsafe class QPointwiseKernels
 
     // ----------------------------------------------------------------------------------------------------------- Scalar
 
-    /// <summary>The reference (Octets layout): one output at a time.</summary>
+    /// <summary>The reference (Pairs layout): one output at a time.</summary>
     public static void ScalarKernel<TShape>(byte* input, byte* output, short* w, int* bias, int pixels, int panelStart, int panelEnd)
         where TShape : struct, IQPointwiseShape
     {
-        int cin = TShape.Cin, cout = TShape.Cout, kp = KP<TShape>();
+        int cin = TShape.Cin, cout = TShape.Cout;
         for (int p = 0; p < pixels; p++)
             for (int co = panelStart * PanelWidth; co < panelEnd * PanelWidth; co++)
             {
-                // weight (ci, co): octet ci/8, vector j = co % 4, lane L = (co % 16) / 4, element ci % 8
-                short* wc = w + (long)(co / PanelWidth) * PanelWidth * kp + (co % 4) * 32 + (co % PanelWidth / 4) * 8;
+                short* wc = w + (long)(co / PanelWidth) * PanelWidth * cin + (co % PanelWidth) * 2;
                 int acc = bias[co];
-                for (int ci = 0; ci < cin; ci++) acc += input[(long)p * cin + ci] * wc[(ci / 8) * 128 + ci % 8];
+                for (int ci = 0; ci < cin; ci++) acc += input[(long)p * cin + ci] * wc[(ci / 2) * 32 + ci % 2];
                 output[(long)p * cout + co] = (byte)QuantizedRequantization.Reference<TShape>(acc);
             }
     }

@@ -33,9 +33,9 @@ public enum QuantizedIsa
 /// <summary>How a pointwise or logits layer's weights are packed (<see cref="QuantizedPacking"/>): it depends on the ISA.</summary>
 public enum QuantizedWeightLayout
 {
-    /// <summary>int16 <c>w − w_zp</c>, octets of input channels per output channel (a 128-bit lane each, for pmaddwd against
-    /// a pixel's octet broadcast to every lane): Scalar, Vector128, Vector256, Vector512.</summary>
-    Octets,
+    /// <summary>int16 <c>w − w_zp</c>, pairs of input channels interleaved per output channel (for pmaddwd-style
+    /// multiply-add of adjacent pairs): Scalar, Vector128, Vector256, Vector512.</summary>
+    Pairs,
     /// <summary>uint8 <c>w</c> as published, quads of input channels per output channel (for 4-way byte dot products):
     /// Vector128Dot (UDOT) and Vector256Vnni (vpdpbusd, which flips the sign bit of each weight as it loads it).</summary>
     Quads,
@@ -86,7 +86,7 @@ public static class QuantizedKernels
 
     /// <summary>The pointwise / logits weight layout <paramref name="isa"/> reads.</summary>
     public static QuantizedWeightLayout LayoutOf(QuantizedIsa isa) =>
-        isa is QuantizedIsa.Vector128Dot or QuantizedIsa.Vector256Vnni ? QuantizedWeightLayout.Quads : QuantizedWeightLayout.Octets;
+        isa is QuantizedIsa.Vector128Dot or QuantizedIsa.Vector256Vnni ? QuantizedWeightLayout.Quads : QuantizedWeightLayout.Pairs;
 
     internal static NotSupportedException Unsupported(QuantizedIsa isa) =>
         new($"the uint8 kernels cannot run {isa} on this CPU / in this binary (use QuantizedKernels.Resolve)");

@@ -61,8 +61,8 @@ public static unsafe class QuantizedPacking
 
     /// <summary>
     /// Pointwise kernel <c>[1][1][Cin][Cout]</c> in the layout <paramref name="isa"/> reads (<see cref="QuantizedKernels.LayoutOf"/>;
-    /// see <see cref="QPointwiseKernels"/>): Octets, int16 <c>packed[((panel·KP/8 + k)·4 + j)·32 + L·8 + i] = w[8k + i, panel·16 + 4L + j] − w_zp</c>
-    /// (KP = Cin rounded up to 8, the rest zero); Quads, uint8 <c>packed[((panel·Cin/4 + k)·16 + j)·4 + i] = w[4k + i, panel·16 + j]</c>. Bias (both):
+    /// see <see cref="QPointwiseKernels"/>): Pairs, int16 <c>packed[((panel·Cin/2 + k)·16 + j)·2 + i] = w[2k + i, panel·16 + j] − w_zp</c>;
+    /// Quads, uint8 <c>packed[((panel·Cin/4 + k)·16 + j)·4 + i] = w[4k + i, panel·16 + j]</c>. Bias (both):
     /// <c>b'[co] = bias[co] − x_zp·Σ_ci (w[ci, co] − w_zp)</c>. Cin must be a multiple of 4, Cout of 16.
     /// </summary>
     public static void Pointwise(byte* kernel, int weightZeroPoint, int* bias, int inputZeroPoint, int cin, int cout, byte* destWeights, byte* destBias, QuantizedIsa isa)
@@ -86,7 +86,7 @@ public static unsafe class QuantizedPacking
     }
 
     private static long PackedMatrixBytes(int cin, int paddedCout, QuantizedIsa isa) =>
-        QuantizedKernels.LayoutOf(isa) == QuantizedWeightLayout.Octets ? 2L * ((cin + 7) / 8 * 8) * paddedCout : (long)cin * paddedCout;
+        (QuantizedKernels.LayoutOf(isa) == QuantizedWeightLayout.Pairs ? 2L : 1L) * cin * paddedCout;
 
     /// <summary>A [cin][cout] uint8 matrix → panels of 16 of <paramref name="paddedCout"/> columns (columns ≥ cout: zero).</summary>
     private static void Matrix(byte* kernel, int weightZeroPoint, int* bias, int inputZeroPoint, int cin, int cout, int paddedCout, byte* destWeights, byte* destBias, QuantizedIsa isa)
@@ -94,10 +94,7 @@ public static unsafe class QuantizedPacking
         CheckZeroPoints(weightZeroPoint, inputZeroPoint);
         if (cin <= 0 || cin % 4 != 0) throw new ArgumentException($"input channels {cin} must be a positive multiple of 4", nameof(cin));
         const int P = KernelContract.PanelWidth;
-        bool octets = QuantizedKernels.LayoutOf(isa) == QuantizedWeightLayout.Octets;
-        int kp = (cin + 7) / 8 * 8;
-        // Octets: the input channels past Cin (up to a multiple of 8) are zero weights.
-        if (octets) new Span<byte>(destWeights, checked((int)(2L * kp * paddedCout))).Clear();
+        bool pairs = QuantizedKernels.LayoutOf(isa) == QuantizedWeightLayout.Pairs;
         for (int co = 0; co < paddedCout; co++)
         {
             int panel = co / P, j = co % P, sum = 0;
@@ -106,7 +103,7 @@ public static unsafe class QuantizedPacking
                 bool real = co < cout;
                 int w = real ? kernel[(long)ci * cout + co] : weightZeroPoint;
                 sum += w - weightZeroPoint;
-                if (octets) ((short*)destWeights)[(((long)panel * (kp / 8) + ci / 8) * 4 + j % 4) * 32 + (j / 4) * 8 + ci % 8] = (short)(w - weightZeroPoint);
+                if (pairs) ((short*)destWeights)[(((long)panel * (cin / 2) + ci / 2) * P + j) * 2 + ci % 2] = (short)(w - weightZeroPoint);
                 else destWeights[(((long)panel * (cin / 4) + ci / 4) * P + j) * 4 + ci % 4] = real ? (byte)w : (byte)0;
             }
             ((int*)destBias)[co] = co < cout ? unchecked(bias[co] - inputZeroPoint * sum) : 0;

@@ -61,7 +61,7 @@ public static unsafe class QuantizedRequantization
         {
             int e = -TLayer.Shift, mask = (int)((1L << e) - 1);
             var vremainder = vq & Vector512.Create(mask);
-            var vthreshold = Vector512.Create(mask >> 1) + Avx512F.ShiftRightLogical(vq, 31); // + 1 for negative q
+            var vthreshold = Vector512.Create(mask >> 1) + (vq >>> 31); // + 1 for negative q
             vq = (vq >> e) - Vector512.GreaterThan(vremainder, vthreshold); // true = −1
         }
         vq += Vector512.Create(TLayer.OutputZeroPoint);
@@ -85,7 +85,7 @@ public static unsafe class QuantizedRequantization
         {
             int e = -TLayer.Shift, mask = (int)((1L << e) - 1);
             var vremainder = vq & Vector256.Create(mask);
-            var vthreshold = Vector256.Create(mask >> 1) + Avx2.ShiftRightLogical(vq, 31);
+            var vthreshold = Vector256.Create(mask >> 1) + (vq >>> 31);
             vq = (vq >> e) - Avx2.CompareGreaterThan(vremainder, vthreshold);
         }
         vq += Vector256.Create(TLayer.OutputZeroPoint);
@@ -120,7 +120,7 @@ public static unsafe class QuantizedRequantization
             {
                 int e = -TLayer.Shift, mask = (int)((1L << e) - 1);
                 var vremainder = vq & Vector128.Create(mask);
-                var vthreshold = Vector128.Create(mask >> 1) + Sse2.ShiftRightLogical(vq, 31);
+                var vthreshold = Vector128.Create(mask >> 1) + (vq >>> 31);
                 vq = (vq >> e) - Sse2.CompareGreaterThan(vremainder, vthreshold);
             }
         }
