@@ -112,17 +112,7 @@ public static unsafe class QPointwiseKernels
         int cin = TShape.Cin, cout = TShape.Cout;
         short* xw = stackalloc short[MR * cin];
         int tileEnd = TileEnd(pixels, MR);
-        int t = 0;
-        for (; t + 4 <= pixels && UseWideTiles; t += 4) // 4 pixels × 64 channels where four panels are left
-        {
-            Widen(input + (long)t * cin, xw, 4 * cin);
-            byte* o = output + (long)t * cout;
-            int panel = panelStart;
-            for (; panel + 4 <= panelEnd; panel += 4) Tile4x64Avx512<TShape>(xw, w + (long)panel * 16 * cin, bias + panel * 16, o + panel * 16);
-            for (; panel < panelEnd; panel++) Tile4x16Avx512<TShape>(xw, w + (long)panel * 16 * cin, bias + panel * 16, o + panel * 16);
-        }
-        if (UseWideTiles) { tileEnd = t; }
-        for (; t < tileEnd; t += MR)
+        for (int t = 0; t < tileEnd; t += MR)
         {
             int p = Math.Min(t, pixels - MR);
             Widen(input + (long)p * cin, xw, MR * cin);
@@ -170,55 +160,6 @@ public static unsafe class QPointwiseKernels
         Store16(Requantize512<TShape>(vacc30), o); Store16(Requantize512<TShape>(vacc31), o + 16); o += cout;
         Store16(Requantize512<TShape>(vacc40), o); Store16(Requantize512<TShape>(vacc41), o + 16); o += cout;
         Store16(Requantize512<TShape>(vacc50), o); Store16(Requantize512<TShape>(vacc51), o + 16);
-    }
-
-    internal static bool UseWideTiles = Environment.GetEnvironmentVariable("QWIDE") == "1";
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Tile4x64Avx512<TShape>(short* xw, short* w, int* b, byte* o) where TShape : struct, IQPointwiseShape
-    {
-        int cin = TShape.Cin, cout = TShape.Cout, panel = 16 * cin;
-        Vector512<int> vacc00 = Vector512.Load(b), vacc01 = Vector512.Load(b + 16), vacc02 = Vector512.Load(b + 32), vacc03 = Vector512.Load(b + 48);
-        Vector512<int> vacc10 = vacc00, vacc11 = vacc01, vacc12 = vacc02, vacc13 = vacc03;
-        Vector512<int> vacc20 = vacc00, vacc21 = vacc01, vacc22 = vacc02, vacc23 = vacc03;
-        Vector512<int> vacc30 = vacc00, vacc31 = vacc01, vacc32 = vacc02, vacc33 = vacc03;
-        short* wk = w;
-        for (short* xk = xw, end = xw + cin; xk < end; xk += 2, wk += 32)
-        {
-            var vk0 = Vector512.Load(wk); var vk1 = Vector512.Load(wk + panel); var vk2 = Vector512.Load(wk + 2 * panel); var vk3 = Vector512.Load(wk + 3 * panel);
-            var vi = Vector512.Create(*(int*)xk).AsInt16();
-            vacc00 += Avx512BW.MultiplyAddAdjacent(vi, vk0); vacc01 += Avx512BW.MultiplyAddAdjacent(vi, vk1); vacc02 += Avx512BW.MultiplyAddAdjacent(vi, vk2); vacc03 += Avx512BW.MultiplyAddAdjacent(vi, vk3);
-            vi = Vector512.Create(*(int*)(xk + cin)).AsInt16();
-            vacc10 += Avx512BW.MultiplyAddAdjacent(vi, vk0); vacc11 += Avx512BW.MultiplyAddAdjacent(vi, vk1); vacc12 += Avx512BW.MultiplyAddAdjacent(vi, vk2); vacc13 += Avx512BW.MultiplyAddAdjacent(vi, vk3);
-            vi = Vector512.Create(*(int*)(xk + 2 * cin)).AsInt16();
-            vacc20 += Avx512BW.MultiplyAddAdjacent(vi, vk0); vacc21 += Avx512BW.MultiplyAddAdjacent(vi, vk1); vacc22 += Avx512BW.MultiplyAddAdjacent(vi, vk2); vacc23 += Avx512BW.MultiplyAddAdjacent(vi, vk3);
-            vi = Vector512.Create(*(int*)(xk + 3 * cin)).AsInt16();
-            vacc30 += Avx512BW.MultiplyAddAdjacent(vi, vk0); vacc31 += Avx512BW.MultiplyAddAdjacent(vi, vk1); vacc32 += Avx512BW.MultiplyAddAdjacent(vi, vk2); vacc33 += Avx512BW.MultiplyAddAdjacent(vi, vk3);
-        }
-        Store16(Requantize512<TShape>(vacc00), o); Store16(Requantize512<TShape>(vacc01), o + 16); Store16(Requantize512<TShape>(vacc02), o + 32); Store16(Requantize512<TShape>(vacc03), o + 48); o += cout;
-        Store16(Requantize512<TShape>(vacc10), o); Store16(Requantize512<TShape>(vacc11), o + 16); Store16(Requantize512<TShape>(vacc12), o + 32); Store16(Requantize512<TShape>(vacc13), o + 48); o += cout;
-        Store16(Requantize512<TShape>(vacc20), o); Store16(Requantize512<TShape>(vacc21), o + 16); Store16(Requantize512<TShape>(vacc22), o + 32); Store16(Requantize512<TShape>(vacc23), o + 48); o += cout;
-        Store16(Requantize512<TShape>(vacc30), o); Store16(Requantize512<TShape>(vacc31), o + 16); Store16(Requantize512<TShape>(vacc32), o + 32); Store16(Requantize512<TShape>(vacc33), o + 48);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Tile4x16Avx512<TShape>(short* xw, short* w, int* b, byte* o) where TShape : struct, IQPointwiseShape
-    {
-        int cin = TShape.Cin, cout = TShape.Cout;
-        Vector512<int> vacc0 = Vector512.Load(b), vacc1 = vacc0, vacc2 = vacc0, vacc3 = vacc0;
-        short* wk = w;
-        for (short* xk = xw, end = xw + cin; xk < end; xk += 2, wk += 32)
-        {
-            var vk = Vector512.Load(wk);
-            vacc0 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(*(int*)xk).AsInt16(), vk);
-            vacc1 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(*(int*)(xk + cin)).AsInt16(), vk);
-            vacc2 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(*(int*)(xk + 2 * cin)).AsInt16(), vk);
-            vacc3 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(*(int*)(xk + 3 * cin)).AsInt16(), vk);
-        }
-        Store16(Requantize512<TShape>(vacc0), o); o += cout;
-        Store16(Requantize512<TShape>(vacc1), o); o += cout;
-        Store16(Requantize512<TShape>(vacc2), o); o += cout;
-        Store16(Requantize512<TShape>(vacc3), o);
     }
 
     /// <summary>An odd panel count (e.g. 48 or 1001 → 63 panels): 6 pixels × 16 channels.</summary>
