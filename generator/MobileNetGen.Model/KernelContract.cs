@@ -68,5 +68,44 @@ namespace MobileNetGen.Model
 
         /// <summary>Rounds a float count up to whole 64-byte units.</summary>
         public static long Align(long floats) => (floats + AlignFloats - 1) / AlignFloats * AlignFloats;
+        // ---- uint8 kernels (runtime/MobileNetGen.Runtime/Kernels/Quantized): the bytes of each packed block, which the
+        // generator plans at build time and QuantizedPacking fills at load. Every size is a multiple of 64, so blocks laid
+        // one after another stay 64-byte aligned. Layouts: see QuantizedPacking and each kernel's remarks.
+
+        /// <summary>Bytes per alignment unit of the uint8 packed blocks.</summary>
+        public const int QuantizedAlignBytes = 64;
+
+        /// <summary>Rounds a byte count up to whole 64-byte units.</summary>
+        public static long AlignBytes(long bytes) => (bytes + QuantizedAlignBytes - 1) / QuantizedAlignBytes * QuantizedAlignBytes;
+
+        /// <summary>Stem weights: int16 <c>[3 kernel rows][5 pairs][Cout][2]</c> (the 9 values of a kernel row and a zero).</summary>
+        public static long QuantizedStemWeightBytes(int cout) => AlignBytes(3L * 5 * cout * 2 * 2);
+
+        /// <summary>Stem bias: int32 <c>[Cout]</c>.</summary>
+        public static long QuantizedStemBiasBytes(int cout) => AlignBytes(4L * cout);
+
+        /// <summary>Depthwise weights: int16 <c>[9 taps][C]</c>.</summary>
+        public static long QuantizedDepthwiseWeightBytes(int channels) => AlignBytes(9L * channels * 2);
+
+        /// <summary>Depthwise bias: int32 <c>[C]</c>.</summary>
+        public static long QuantizedDepthwiseBiasBytes(int channels) => AlignBytes(4L * channels);
+
+        /// <summary>
+        /// Pointwise weights: the larger of the two layouts (int16 pairs, 2·Cin·Cout; the uint8 quads of the Dp and VNNI
+        /// ISAs use the first Cin·Cout of it), so that the plan does not depend on the CPU.
+        /// </summary>
+        public static long QuantizedPointwiseWeightBytes(int cin, int cout) => AlignBytes(2L * cin * cout);
+
+        /// <summary>Pointwise bias: int32 <c>[Cout]</c>.</summary>
+        public static long QuantizedPointwiseBiasBytes(int cout) => AlignBytes(4L * cout);
+
+        /// <summary>The logits' classes rounded up to whole panels (1001 → 1008): the padding has zero weights and bias.</summary>
+        public static int QuantizedLogitsPaddedClasses(int classes) => (classes + PanelWidth - 1) / PanelWidth * PanelWidth;
+
+        /// <summary>Logits weights: the pointwise layout of the padded [C][classes] matrix.</summary>
+        public static long QuantizedLogitsWeightBytes(int channels, int classes) => AlignBytes(2L * channels * QuantizedLogitsPaddedClasses(classes));
+
+        /// <summary>Logits bias: int32 <c>[padded classes]</c>.</summary>
+        public static long QuantizedLogitsBiasBytes(int classes) => AlignBytes(4L * QuantizedLogitsPaddedClasses(classes));
     }
 }

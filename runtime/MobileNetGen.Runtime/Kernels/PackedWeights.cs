@@ -115,6 +115,18 @@ public sealed unsafe class WeightsFile : IDisposable
         return new WeightTensor(At(offset, elements), elements, quantOffset, quantStep, is8Bit: true);
     }
 
+    /// <summary>The <paramref name="count"/> raw bytes at byte <paramref name="offset"/> of the data section (a uint8 tensor).</summary>
+    public byte* Bytes(long offset, long count) => At(offset, count);
+
+    /// <summary>The <paramref name="count"/> int32 values at byte <paramref name="offset"/> (an I32 tensor, little-endian as
+    /// safetensors stores it; the pointer may be unaligned, which x64 and ARM64 scalar loads allow).</summary>
+    public int* Int32s(long offset, long count)
+    {
+        if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("safetensors I32 tensors are little-endian");
+        if (count < 0 || count > long.MaxValue / 4) throw new InvalidOperationException($"a planned tensor of {count} int32 values is not a valid size (rebuild the project)");
+        return (int*)At(offset, count * 4);
+    }
+
     private byte* At(long offset, long bytes)
     {
         if (offset < 0 || bytes < 0 || offset + bytes > _dataLength)

@@ -1,0 +1,316 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using static MobileNetGen.Runtime.Kernels.Quantized.QuantizedKernels;
+
+namespace MobileNetGen.Runtime.Kernels.Quantized;
+
+/// <summary>
+/// uint8 depthwise 3×3 convolution (stride 1 or 2, TensorFlow SAME padding, depth multiplier 1), NHWC, exact to TFLite's
+/// reference <c>DepthwiseConv</c>: <c>acc = bias[c] + Σ_taps (x − x_zp)·(w − w_zp)</c> over the taps inside the image, then
+/// <see cref="QuantizedRequantization"/>.
+/// </summary>
+/// <remarks>
+/// <para>Packed (<see cref="QuantizedPacking.Depthwise"/>, one layout for every ISA): weights tap-major int16
+/// <c>w'[(ky·3 + kx)·C + c] = w − w_zp</c>; bias <c>b'[c] = bias[c] − x_zp·Σ_taps w'</c>. With the input zero point folded
+/// into the bias the kernel sums <c>x·w'</c> over all nine taps, a padding tap taking <c>x = x_zp</c> (which contributes
+/// exactly what the fold took away: the reference's "skip the tap"). Each product is |x·w'| ≤ 255·255.</para>
+/// <para>The loop structure is the float kernel's (<see cref="DepthwiseKernels"/>): output row by output row, eight
+/// neighbouring interior pixels at a time (then four, then one), every channel block in turn (16, 8, 4 int32 lanes, then
+/// scalar lanes), each input vector widened once and fed to every pixel of the group that reads it; the first and last
+/// rows are separate instantiations in which a missing tap row contributes <c>x_zp·(w'0 + w'1 + w'2)</c>. An accumulator
+/// is one int32 vector per pixel (8 of them, 3 weight vectors, the input vector and a product: 13 registers of AVX2's
+/// 16, so nothing is spilled), and the whole int32 → uint8 step runs once per pixel and channel block.</para>
+/// </remarks>
+public static unsafe class QDepthwiseKernels
+{
+    /// <summary>Output rows <c>[rowStart, rowEnd)</c> (a thread's share: rows are independent).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Run<TShape>(QuantizedIsa isa, byte* input, byte* output, void* weights, int* bias, int rowStart, int rowEnd)
+        where TShape : struct, IQDepthwiseShape
+    {
+        short* w = (short*)weights;
+        switch (isa)
+        {
+            case QuantizedIsa.Vector512 when Has512: Rows<TShape>(3, input, output, w, bias, rowStart, rowEnd); break;
+            case QuantizedIsa.Vector256 or QuantizedIsa.Vector256Vnni when Has256: Rows<TShape>(2, input, output, w, bias, rowStart, rowEnd); break;
+            case QuantizedIsa.Vector128 or QuantizedIsa.Vector128Dot when Has128: Rows<TShape>(1, input, output, w, bias, rowStart, rowEnd); break;
+            case QuantizedIsa.Scalar: ScalarKernel<TShape>(input, output, w, bias, rowStart, rowEnd); break;
+            default: throw Unsupported(isa);
+        }
+    }
+
+    /// <summary><paramref name="level"/>: 3 = 16-lane blocks first, 2 = 8-lane, 1 = 4-lane.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Rows<TShape>(int level, byte* input, byte* output, short* w, int* bias, int rowStart, int rowEnd)
+        where TShape : struct, IQDepthwiseShape
+    {
+        for (int outY = rowStart; outY < rowEnd; outY++)
+        {
+            int inY0 = outY * TShape.Stride - TShape.PadTop;
+            bool top = inY0 >= 0, bottom = inY0 + 2 < TShape.InH;
+            if (top && bottom) Blocks<TShape, AllRows>(level, input, output, w, bias, outY);
+            else if (bottom) Blocks<TShape, NoTopRow>(level, input, output, w, bias, outY);
+            else if (top) Blocks<TShape, NoBottomRow>(level, input, output, w, bias, outY);
+            else Blocks<TShape, MiddleRowOnly>(level, input, output, w, bias, outY);
+        }
+    }
+
+    /// <summary>Which of a pixel's three input rows exist (the others are padding), as constants.</summary>
+    private interface IRows { static abstract bool Top { get; } static abstract bool Bottom { get; } }
+    private struct AllRows : IRows { public static bool Top => true; public static bool Bottom => true; }
+    private struct NoTopRow : IRows { public static bool Top => false; public static bool Bottom => true; }
+    private struct NoBottomRow : IRows { public static bool Top => true; public static bool Bottom => false; }
+    private struct MiddleRowOnly : IRows { public static bool Top => false; public static bool Bottom => false; }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Blocks<TShape, TRows>(int level, byte* input, byte* output, short* w, int* bias, int outY)
+        where TShape : struct, IQDepthwiseShape where TRows : struct, IRows
+    {
+        int channels = TShape.Channels;
+        int c16 = Has512 && level >= 3 ? channels / 16 * 16 : 0;
+        int c8 = Has256 && level >= 2 ? c16 + (channels - c16) / 8 * 8 : c16;
+        int c4 = Has128 && level >= 1 ? c8 + (channels - c8) / 4 * 4 : c8;
+        if (c16 > 0) Row<Q32x16, Vector512<int>, TShape, TRows>(input, output, w, bias, outY, 0, c16);
+        if (c8 > c16) Row<Q32x8, Vector256<int>, TShape, TRows>(input, output, w, bias, outY, c16, c8);
+        if (c4 > c8) Row<Q32x4, Vector128<int>, TShape, TRows>(input, output, w, bias, outY, c8, c4);
+        if (channels > c4) Row<Q32x1, int, TShape, TRows>(input, output, w, bias, outY, c4, channels);
+    }
+
+    /// <summary>One output row, channels <c>[cBegin, cEnd)</c>: border pixels, interior groups of 8 and 4, the tail. The
+    /// groups are methods of their own and their requantization a call per group (<see cref="StoreGroup"/>): with all of it
+    /// in one method the JIT's inlining budget runs out and the per-vector helpers are called with vectors on the stack
+    /// (3–15× slower on this machine).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Row<TSimd, TVec, TShape, TRows>(byte* input, byte* output, short* w, int* bias, int outY, int cBegin, int cEnd)
+        where TSimd : struct, IQSimd<TVec> where TVec : struct where TShape : struct, IQDepthwiseShape where TRows : struct, IRows
+    {
+        int C = TShape.Channels, S = TShape.Stride, inW = TShape.InW, outW = TShape.OutW;
+        int inY0 = outY * S - TShape.PadTop;
+        byte* r0 = input + inY0 * (long)inW * C - (long)TShape.PadLeft * C; // pixel (inY0, −PadLeft): only real taps are read
+        byte* o = output + (long)outY * outW * C;
+        int firstInterior = (TShape.PadLeft + S - 1) / S;
+        int lastInterior = Math.Min(outW - 1, (inW - 3 + TShape.PadLeft) / S);
+        int outX = 0;
+        for (; outX < firstInterior && outX < outW; outX++)
+            PixelAllChannels<TSimd, TVec, TShape, TRows>(r0, o, w, bias, outX, cBegin, cEnd);
+        if (outX + 7 <= lastInterior) outX = Interior8<TSimd, TVec, TShape, TRows>(r0, o, w, bias, outX, lastInterior, cBegin, cEnd);
+        if (outX + 3 <= lastInterior) outX = Interior4<TSimd, TVec, TShape, TRows>(r0, o, w, bias, outX, lastInterior, cBegin, cEnd);
+        for (; outX < outW; outX++)
+            PixelAllChannels<TSimd, TVec, TShape, TRows>(r0, o, w, bias, outX, cBegin, cEnd);
+    }
+
+    /// <summary>Interior pixels eight at a time from <paramref name="outX"/>; returns the first pixel not done. Register budget
+    /// (AVX2): 8 accumulators, 3 weight vectors, the widened input and a product = 13 of 16.</summary>
+    [SkipLocalsInit]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static int Interior8<TSimd, TVec, TShape, TRows>(byte* r0, byte* o, short* w, int* bias, int outX, int lastInterior, int cBegin, int cEnd)
+        where TSimd : struct, IQSimd<TVec> where TVec : struct where TShape : struct, IQDepthwiseShape where TRows : struct, IRows
+    {
+        int C = TShape.Channels, S = TShape.Stride, W = TSimd.Width;
+        long rowStride = (long)TShape.InW * C;
+        TVec vzp = TSimd.Broadcast(TShape.InputZeroPoint);
+        int* vspill = stackalloc int[8 * 16];
+        for (; outX + 7 <= lastInterior; outX += 8)
+        {
+            byte* p = r0 + (long)outX * S * C;
+            byte* q = o + (long)outX * C;
+            for (int c = cBegin; c < cEnd; c += W)
+            {
+                byte* pc = p + c;
+                short* k = w + c;
+                TVec vacc0 = TSimd.Load(bias + c), vacc1 = vacc0, vacc2 = vacc0, vacc3 = vacc0, vacc4 = vacc0, vacc5 = vacc0, vacc6 = vacc0, vacc7 = vacc0;
+                if (TRows.Top) TapRow8<TSimd, TVec, TShape>(pc, k, ref vacc0, ref vacc1, ref vacc2, ref vacc3, ref vacc4, ref vacc5, ref vacc6, ref vacc7);
+                else MissingRow8<TSimd, TVec, TShape>(vzp, k, ref vacc0, ref vacc1, ref vacc2, ref vacc3, ref vacc4, ref vacc5, ref vacc6, ref vacc7);
+                TapRow8<TSimd, TVec, TShape>(pc + rowStride, k + 3 * C, ref vacc0, ref vacc1, ref vacc2, ref vacc3, ref vacc4, ref vacc5, ref vacc6, ref vacc7);
+                if (TRows.Bottom) TapRow8<TSimd, TVec, TShape>(pc + 2 * rowStride, k + 6 * C, ref vacc0, ref vacc1, ref vacc2, ref vacc3, ref vacc4, ref vacc5, ref vacc6, ref vacc7);
+                else MissingRow8<TSimd, TVec, TShape>(vzp, k + 6 * C, ref vacc0, ref vacc1, ref vacc2, ref vacc3, ref vacc4, ref vacc5, ref vacc6, ref vacc7);
+                TSimd.Store(vacc0, vspill); TSimd.Store(vacc1, vspill + W); TSimd.Store(vacc2, vspill + 2 * W); TSimd.Store(vacc3, vspill + 3 * W);
+                TSimd.Store(vacc4, vspill + 4 * W); TSimd.Store(vacc5, vspill + 5 * W); TSimd.Store(vacc6, vspill + 6 * W); TSimd.Store(vacc7, vspill + 7 * W);
+                StoreGroup<TSimd, TVec, TShape>(vspill, 8, q + c);
+            }
+        }
+        return outX;
+    }
+
+    /// <summary>Interior pixels four at a time (the rest of the interior after the groups of eight).</summary>
+    [SkipLocalsInit]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static int Interior4<TSimd, TVec, TShape, TRows>(byte* r0, byte* o, short* w, int* bias, int outX, int lastInterior, int cBegin, int cEnd)
+        where TSimd : struct, IQSimd<TVec> where TVec : struct where TShape : struct, IQDepthwiseShape where TRows : struct, IRows
+    {
+        int C = TShape.Channels, S = TShape.Stride, W = TSimd.Width;
+        long rowStride = (long)TShape.InW * C;
+        TVec vzp = TSimd.Broadcast(TShape.InputZeroPoint);
+        int* vspill = stackalloc int[4 * 16];
+        for (; outX + 3 <= lastInterior; outX += 4)
+        {
+            byte* p = r0 + (long)outX * S * C;
+            byte* q = o + (long)outX * C;
+            for (int c = cBegin; c < cEnd; c += W)
+            {
+                byte* pc = p + c;
+                short* k = w + c;
+                TVec vacc0 = TSimd.Load(bias + c), vacc1 = vacc0, vacc2 = vacc0, vacc3 = vacc0;
+                if (TRows.Top) TapRow4<TSimd, TVec, TShape>(pc, k, ref vacc0, ref vacc1, ref vacc2, ref vacc3);
+                else MissingRow4<TSimd, TVec, TShape>(vzp, k, ref vacc0, ref vacc1, ref vacc2, ref vacc3);
+                TapRow4<TSimd, TVec, TShape>(pc + rowStride, k + 3 * C, ref vacc0, ref vacc1, ref vacc2, ref vacc3);
+                if (TRows.Bottom) TapRow4<TSimd, TVec, TShape>(pc + 2 * rowStride, k + 6 * C, ref vacc0, ref vacc1, ref vacc2, ref vacc3);
+                else MissingRow4<TSimd, TVec, TShape>(vzp, k + 6 * C, ref vacc0, ref vacc1, ref vacc2, ref vacc3);
+                TSimd.Store(vacc0, vspill); TSimd.Store(vacc1, vspill + W); TSimd.Store(vacc2, vspill + 2 * W); TSimd.Store(vacc3, vspill + 3 * W);
+                StoreGroup<TSimd, TVec, TShape>(vspill, 4, q + c);
+            }
+        }
+        return outX;
+    }
+
+    /// <summary>Requantizes <paramref name="pixels"/> accumulator vectors (consecutive in <paramref name="vacc"/>) to
+    /// neighbouring output pixels: one copy of the int32 → uint8 step, its constants hoisted over the loop.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)] // never tier-0 code: it runs per group
+    private static void StoreGroup<TSimd, TVec, TShape>(int* vacc, int pixels, byte* q)
+        where TSimd : struct, IQSimd<TVec> where TVec : struct where TShape : struct, IQDepthwiseShape
+    {
+        for (int j = 0; j < pixels; j++) TSimd.StoreRequantized<TShape>(TSimd.Load(vacc + j * TSimd.Width), q + (long)j * TShape.Channels);
+    }
+
+    /// <summary>A padding tap row of four pixels: each takes <c>x_zp·(w'0 + w'1 + w'2)</c>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void MissingRow4<TSimd, TVec, TShape>(TVec vzp, short* k, ref TVec a, ref TVec b, ref TVec c, ref TVec d)
+        where TSimd : struct, IQSimd<TVec> where TVec : struct where TShape : struct, IQDepthwiseShape
+    {
+        int C = TShape.Channels;
+        TVec vrow = TSimd.MultiplyAdd(default, vzp, TSimd.Add(TSimd.Add(TSimd.LoadS16(k), TSimd.LoadS16(k + C)), TSimd.LoadS16(k + 2 * C)));
+        a = TSimd.Add(a, vrow); b = TSimd.Add(b, vrow); c = TSimd.Add(c, vrow); d = TSimd.Add(d, vrow);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void MissingRow8<TSimd, TVec, TShape>(TVec vzp, short* k, ref TVec a0, ref TVec a1, ref TVec a2, ref TVec a3, ref TVec a4, ref TVec a5, ref TVec a6, ref TVec a7)
+        where TSimd : struct, IQSimd<TVec> where TVec : struct where TShape : struct, IQDepthwiseShape
+    {
+        int C = TShape.Channels;
+        TVec vrow = TSimd.MultiplyAdd(default, vzp, TSimd.Add(TSimd.Add(TSimd.LoadS16(k), TSimd.LoadS16(k + C)), TSimd.LoadS16(k + 2 * C)));
+        a0 = TSimd.Add(a0, vrow); a1 = TSimd.Add(a1, vrow); a2 = TSimd.Add(a2, vrow); a3 = TSimd.Add(a3, vrow);
+        a4 = TSimd.Add(a4, vrow); a5 = TSimd.Add(a5, vrow); a6 = TSimd.Add(a6, vrow); a7 = TSimd.Add(a7, vrow);
+    }
+
+    /// <summary>One tap row (three taps) of four neighbouring pixels; each input vector is widened once for every pixel that
+    /// reads it (stride 1: 6 for 12 multiply-adds, stride 2: 9).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void TapRow4<TSimd, TVec, TShape>(byte* pc, short* k, ref TVec a, ref TVec b, ref TVec c, ref TVec d)
+        where TSimd : struct, IQSimd<TVec> where TVec : struct where TShape : struct, IQDepthwiseShape
+    {
+        int C = TShape.Channels;
+        TVec w0 = TSimd.LoadS16(k), w1 = TSimd.LoadS16(k + C), w2 = TSimd.LoadS16(k + 2 * C), x;
+        if (TShape.Stride == 1)
+        {
+            x = TSimd.LoadU8(pc); a = TSimd.MultiplyAdd(a, x, w0);
+            x = TSimd.LoadU8(pc + C); a = TSimd.MultiplyAdd(a, x, w1); b = TSimd.MultiplyAdd(b, x, w0);
+            x = TSimd.LoadU8(pc + 2 * C); a = TSimd.MultiplyAdd(a, x, w2); b = TSimd.MultiplyAdd(b, x, w1); c = TSimd.MultiplyAdd(c, x, w0);
+            x = TSimd.LoadU8(pc + 3 * C); b = TSimd.MultiplyAdd(b, x, w2); c = TSimd.MultiplyAdd(c, x, w1); d = TSimd.MultiplyAdd(d, x, w0);
+            x = TSimd.LoadU8(pc + 4 * C); c = TSimd.MultiplyAdd(c, x, w2); d = TSimd.MultiplyAdd(d, x, w1);
+            x = TSimd.LoadU8(pc + 5 * C); d = TSimd.MultiplyAdd(d, x, w2);
+        }
+        else
+        {
+            x = TSimd.LoadU8(pc); a = TSimd.MultiplyAdd(a, x, w0);
+            x = TSimd.LoadU8(pc + C); a = TSimd.MultiplyAdd(a, x, w1);
+            x = TSimd.LoadU8(pc + 2 * C); a = TSimd.MultiplyAdd(a, x, w2); b = TSimd.MultiplyAdd(b, x, w0);
+            x = TSimd.LoadU8(pc + 3 * C); b = TSimd.MultiplyAdd(b, x, w1);
+            x = TSimd.LoadU8(pc + 4 * C); b = TSimd.MultiplyAdd(b, x, w2); c = TSimd.MultiplyAdd(c, x, w0);
+            x = TSimd.LoadU8(pc + 5 * C); c = TSimd.MultiplyAdd(c, x, w1);
+            x = TSimd.LoadU8(pc + 6 * C); c = TSimd.MultiplyAdd(c, x, w2); d = TSimd.MultiplyAdd(d, x, w0);
+            x = TSimd.LoadU8(pc + 7 * C); d = TSimd.MultiplyAdd(d, x, w1);
+            x = TSimd.LoadU8(pc + 8 * C); d = TSimd.MultiplyAdd(d, x, w2);
+        }
+    }
+
+    /// <summary><see cref="TapRow4{TSimd, TVec, TShape}"/> for eight pixels (stride 1: 10 widenings for 24 multiply-adds).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void TapRow8<TSimd, TVec, TShape>(byte* pc, short* k, ref TVec a0, ref TVec a1, ref TVec a2, ref TVec a3, ref TVec a4, ref TVec a5, ref TVec a6, ref TVec a7)
+        where TSimd : struct, IQSimd<TVec> where TVec : struct where TShape : struct, IQDepthwiseShape
+    {
+        int C = TShape.Channels;
+        TVec w0 = TSimd.LoadS16(k), w1 = TSimd.LoadS16(k + C), w2 = TSimd.LoadS16(k + 2 * C), x;
+        if (TShape.Stride == 1)
+        {
+            x = TSimd.LoadU8(pc); a0 = TSimd.MultiplyAdd(a0, x, w0);
+            x = TSimd.LoadU8(pc + C); a0 = TSimd.MultiplyAdd(a0, x, w1); a1 = TSimd.MultiplyAdd(a1, x, w0);
+            x = TSimd.LoadU8(pc + 2 * C); a0 = TSimd.MultiplyAdd(a0, x, w2); a1 = TSimd.MultiplyAdd(a1, x, w1); a2 = TSimd.MultiplyAdd(a2, x, w0);
+            x = TSimd.LoadU8(pc + 3 * C); a1 = TSimd.MultiplyAdd(a1, x, w2); a2 = TSimd.MultiplyAdd(a2, x, w1); a3 = TSimd.MultiplyAdd(a3, x, w0);
+            x = TSimd.LoadU8(pc + 4 * C); a2 = TSimd.MultiplyAdd(a2, x, w2); a3 = TSimd.MultiplyAdd(a3, x, w1); a4 = TSimd.MultiplyAdd(a4, x, w0);
+            x = TSimd.LoadU8(pc + 5 * C); a3 = TSimd.MultiplyAdd(a3, x, w2); a4 = TSimd.MultiplyAdd(a4, x, w1); a5 = TSimd.MultiplyAdd(a5, x, w0);
+            x = TSimd.LoadU8(pc + 6 * C); a4 = TSimd.MultiplyAdd(a4, x, w2); a5 = TSimd.MultiplyAdd(a5, x, w1); a6 = TSimd.MultiplyAdd(a6, x, w0);
+            x = TSimd.LoadU8(pc + 7 * C); a5 = TSimd.MultiplyAdd(a5, x, w2); a6 = TSimd.MultiplyAdd(a6, x, w1); a7 = TSimd.MultiplyAdd(a7, x, w0);
+            x = TSimd.LoadU8(pc + 8 * C); a6 = TSimd.MultiplyAdd(a6, x, w2); a7 = TSimd.MultiplyAdd(a7, x, w1);
+            x = TSimd.LoadU8(pc + 9 * C); a7 = TSimd.MultiplyAdd(a7, x, w2);
+        }
+        else
+        {
+            x = TSimd.LoadU8(pc); a0 = TSimd.MultiplyAdd(a0, x, w0);
+            x = TSimd.LoadU8(pc + C); a0 = TSimd.MultiplyAdd(a0, x, w1);
+            x = TSimd.LoadU8(pc + 2 * C); a0 = TSimd.MultiplyAdd(a0, x, w2); a1 = TSimd.MultiplyAdd(a1, x, w0);
+            x = TSimd.LoadU8(pc + 3 * C); a1 = TSimd.MultiplyAdd(a1, x, w1);
+            x = TSimd.LoadU8(pc + 4 * C); a1 = TSimd.MultiplyAdd(a1, x, w2); a2 = TSimd.MultiplyAdd(a2, x, w0);
+            x = TSimd.LoadU8(pc + 5 * C); a2 = TSimd.MultiplyAdd(a2, x, w1);
+            x = TSimd.LoadU8(pc + 6 * C); a2 = TSimd.MultiplyAdd(a2, x, w2); a3 = TSimd.MultiplyAdd(a3, x, w0);
+            x = TSimd.LoadU8(pc + 7 * C); a3 = TSimd.MultiplyAdd(a3, x, w1);
+            x = TSimd.LoadU8(pc + 8 * C); a3 = TSimd.MultiplyAdd(a3, x, w2); a4 = TSimd.MultiplyAdd(a4, x, w0);
+            x = TSimd.LoadU8(pc + 9 * C); a4 = TSimd.MultiplyAdd(a4, x, w1);
+            x = TSimd.LoadU8(pc + 10 * C); a4 = TSimd.MultiplyAdd(a4, x, w2); a5 = TSimd.MultiplyAdd(a5, x, w0);
+            x = TSimd.LoadU8(pc + 11 * C); a5 = TSimd.MultiplyAdd(a5, x, w1);
+            x = TSimd.LoadU8(pc + 12 * C); a5 = TSimd.MultiplyAdd(a5, x, w2); a6 = TSimd.MultiplyAdd(a6, x, w0);
+            x = TSimd.LoadU8(pc + 13 * C); a6 = TSimd.MultiplyAdd(a6, x, w1);
+            x = TSimd.LoadU8(pc + 14 * C); a6 = TSimd.MultiplyAdd(a6, x, w2); a7 = TSimd.MultiplyAdd(a7, x, w0);
+            x = TSimd.LoadU8(pc + 15 * C); a7 = TSimd.MultiplyAdd(a7, x, w1);
+            x = TSimd.LoadU8(pc + 16 * C); a7 = TSimd.MultiplyAdd(a7, x, w2);
+        }
+    }
+
+    /// <summary>A border pixel or the interior's tail, all channel blocks: the nine taps, padding ones as <c>x_zp</c>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PixelAllChannels<TSimd, TVec, TShape, TRows>(byte* r0, byte* o, short* w, int* bias, int outX, int cBegin, int cEnd)
+        where TSimd : struct, IQSimd<TVec> where TVec : struct where TShape : struct, IQDepthwiseShape where TRows : struct, IRows
+    {
+        int C = TShape.Channels, W = TSimd.Width;
+        long rowStride = (long)TShape.InW * C;
+        int inX0 = outX * TShape.Stride - TShape.PadLeft;
+        byte* p = r0 + (long)outX * TShape.Stride * C;
+        TVec vzp = TSimd.Broadcast(TShape.InputZeroPoint);
+        for (int c = cBegin; c < cEnd; c += W)
+        {
+            TVec vacc = TSimd.Load(bias + c);
+            for (int ky = 0; ky < 3; ky++)
+            {
+                bool rowInside = ky == 0 ? TRows.Top : ky == 2 ? TRows.Bottom : true;
+                for (int kx = 0; kx < 3; kx++)
+                {
+                    bool inside = rowInside && inX0 + kx >= 0 && inX0 + kx < TShape.InW;
+                    TVec vx = inside ? TSimd.LoadU8(p + ky * rowStride + kx * C + c) : vzp;
+                    vacc = TSimd.MultiplyAdd(vacc, vx, TSimd.LoadS16(w + (ky * 3 + kx) * C + c));
+                }
+            }
+            TSimd.StoreRequantized<TShape>(vacc, o + (long)outX * C + c);
+        }
+    }
+
+    /// <summary>The reference: one output at a time from the packed weights and bias.</summary>
+    public static void ScalarKernel<TShape>(byte* input, byte* output, short* w, int* bias, int rowStart, int rowEnd)
+        where TShape : struct, IQDepthwiseShape
+    {
+        int C = TShape.Channels;
+        for (int y = rowStart; y < rowEnd; y++)
+            for (int x = 0; x < TShape.OutW; x++)
+                for (int c = 0; c < C; c++)
+                {
+                    int acc = bias[c];
+                    for (int ky = 0; ky < 3; ky++)
+                        for (int kx = 0; kx < 3; kx++)
+                        {
+                            int iy = y * TShape.Stride - TShape.PadTop + ky, ix = x * TShape.Stride - TShape.PadLeft + kx;
+                            bool inside = iy >= 0 && iy < TShape.InH && ix >= 0 && ix < TShape.InW;
+                            int v = inside ? input[((long)iy * TShape.InW + ix) * C + c] : TShape.InputZeroPoint;
+                            acc += v * w[(ky * 3 + kx) * C + c];
+                        }
+                    output[((long)y * TShape.OutW + x) * C + c] = (byte)QuantizedRequantization.Reference<TShape>(acc);
+                }
+    }
+}
