@@ -171,7 +171,7 @@ namespace MobileNetGen.Generator
             /// </summary>
             private static void WriteSteps(SourceWriter w, NetworkPlan plan)
             {
-                const int bytesPerValue = 4; // float32 activations and packed weights
+                int bytesPerValue = plan.Precision == Precision.UInt8 ? 1 : 4; // activations and weights: uint8 or float32
                 long WeightBytes(LayerPlan l) => l.Weights is LayerWeights lw ? (lw.Kernel.Elements + lw.Bias.Elements) * bytesPerValue : 0;
                 long InBytes(LayerPlan l) => (long)l.InH * l.InW * l.InC * bytesPerValue;
                 string StepLine(Step s)
@@ -363,6 +363,7 @@ namespace MobileNetGen.Generator
             private static string WeightsEnum(string kind) => kind switch
             {
                 CanonicalWeights.Genuine8Bit => "Genuine8Bit",
+                CanonicalWeights.GenuineUInt8 => "GenuineUInt8",
                 CanonicalWeights.Synthetic => "Synthetic",
                 _ => "GenuineFloat",
             };

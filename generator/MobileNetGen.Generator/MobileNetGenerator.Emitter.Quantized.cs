@@ -39,22 +39,27 @@ namespace MobileNetGen.Generator
                 w.Line($"protected override void ForwardQuantized(byte* input, byte* logits, byte* features, byte* bufferA, byte* bufferB, {RuntimeAlias}.SimdPath path, {KernelsAlias}.LayerRunner runner)");
                 w.Open();
                 w.Line($"runner.Run(&RunLayer, {convs}, input, bufferA, bufferB, path); // layers 0-{convs - 1}, each split across runner.Threads");
-                w.Line("byte* w = Weights.Data;");
-                w.Line($"{plan.Layers[plan.PoolLayer].MethodName}(path, {BufferName(layered.Result)}, features);");
-                w.Line($"{plan.Layers[plan.LogitsLayer].MethodName}(path, features, logits, w);");
+                w.Line($"var isa = {QuantizedAlias}.QuantizedKernels.Resolve(path);");
+                w.Line("byte* w = Weights.For(isa);");
+                w.Line($"{plan.Layers[plan.PoolLayer].MethodName}(isa, {BufferName(layered.Result)}, features);");
+                w.Line("runner.Lap(); // the head's steps, for Profile (nothing otherwise)");
+                w.Line($"{plan.Layers[plan.LogitsLayer].MethodName}(isa, features, logits, w);");
+                w.Line("runner.Lap();");
                 w.Close();
                 w.Line();
+                WriteSteps(w, plan);
 
                 w.Line("/// <summary>Part <paramref name=\"part\"/> of <paramref name=\"parts\"/> of convolution layer <paramref name=\"layer\"/>.</summary>");
                 w.Line($"private static void RunLayer(int layer, int part, int parts, byte* input, byte* bufferA, byte* bufferB, {RuntimeAlias}.SimdPath path)");
                 w.Open();
-                w.Line("byte* w = Weights.Data;");
+                w.Line($"var isa = {QuantizedAlias}.QuantizedKernels.Resolve(path);");
+                w.Line("byte* w = Weights.For(isa);");
                 w.Line("switch (layer)");
                 w.Open();
                 for (int n = 0; n < layered.Steps.Count; n++)
                 {
                     var s = layered.Steps[n];
-                    w.Line($"case {n}: {plan.Layers[s.Layer].MethodName}(path, {BufferName(s.From)}, {BufferName(s.To)}, w, part, parts); break;");
+                    w.Line($"case {n}: {plan.Layers[s.Layer].MethodName}(isa, {BufferName(s.From)}, {BufferName(s.To)}, w, part, parts); break;");
                 }
                 w.Close();
                 w.Close();
@@ -86,8 +91,8 @@ namespace MobileNetGen.Generator
                 if (l.Weights is LayerWeights weights)
                     w.Line($"//   weights: {Group(weights.Kernel.Elements)} uint8 at byte {weights.KernelAt} ({PackingText(weights)}); int32 bias at byte {weights.BiasAt}");
                 w.Line("[MethodImpl(MethodImplOptions.AggressiveOptimization)]");
-                string signature = $"private static void {l.MethodName}({RuntimeAlias}.SimdPath path, byte* input, byte* output, byte* w, int part, int parts)";
-                string isa = $"{QuantizedAlias}.QuantizedIsas.Resolve(path)";
+                string signature = $"private static void {l.MethodName}({QuantizedAlias}.QuantizedIsa isa, byte* input, byte* output, byte* w, int part, int parts)";
+                const string isa = "isa";
                 switch (l.Kind)
                 {
                     case LayerKind.Conv3x3:
@@ -135,7 +140,7 @@ namespace MobileNetGen.Generator
                         break;
                     }
                     case LayerKind.GlobalAveragePool:
-                        w.Line($"private static void {l.MethodName}({RuntimeAlias}.SimdPath path, byte* input, byte* features) =>");
+                        w.Line($"private static void {l.MethodName}({QuantizedAlias}.QuantizedIsa isa, byte* input, byte* features) =>");
                         w.Line($"    {QuantizedAlias}.QHeadKernels.AveragePool<{l.MethodName}_Shape>({isa}, input, features);");
                         w.Line();
                         WriteQuantizedShape(w, l, "IQPoolShape", ("Pixels", l.InH * l.InW), ("Channels", l.InC));
@@ -143,7 +148,7 @@ namespace MobileNetGen.Generator
                     default:
                     {
                         var lw = l.Weights!;
-                        w.Line($"private static void {l.MethodName}({RuntimeAlias}.SimdPath path, byte* features, byte* logits, byte* w) =>");
+                        w.Line($"private static void {l.MethodName}({QuantizedAlias}.QuantizedIsa isa, byte* features, byte* logits, byte* w) =>");
                         w.Line($"    {QuantizedAlias}.QHeadKernels.Logits<{l.MethodName}_Shape>({isa}, features, logits, w + {lw.KernelAt}, (int*)(w + {lw.BiasAt}));");
                         w.Line();
                         WriteQuantizedShape(w, l, "IQLogitsShape", ("Channels", l.InC), ("Classes", l.OutC));
@@ -160,15 +165,14 @@ namespace MobileNetGen.Generator
                 w.Line($"private readonly struct {l.MethodName}_Shape : {QuantizedAlias}.{shapeInterface}");
                 w.Open();
                 foreach (var (name, value) in values) w.Line($"public static int {name} => {Int(value)};");
-                w.Line($"public static int InputZeroPoint => {q.InputZeroPoint};");
-                if (l.Kind != LayerKind.GlobalAveragePool)
+                if (l.Kind != LayerKind.GlobalAveragePool) // the pool's input and output quantization are equal: only its clamp remains
                 {
+                    w.Line($"public static int InputZeroPoint => {q.InputZeroPoint};");
                     w.Line($"public static int WeightZeroPoint => {q.WeightZeroPoint};");
                     w.Line($"public static int OutputZeroPoint => {q.OutputZeroPoint};");
                     w.Line($"public static int Multiplier => {q.Multiplier};");
                     w.Line($"public static int Shift => {q.Shift};");
                 }
-                else w.Line($"public static int OutputZeroPoint => {q.OutputZeroPoint};");
                 w.Line($"public static int ActivationMin => {q.ActivationMin};");
                 w.Line($"public static int ActivationMax => {q.ActivationMax};");
                 w.Close();

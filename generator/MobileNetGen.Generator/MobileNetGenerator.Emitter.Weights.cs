@@ -35,13 +35,28 @@ namespace MobileNetGen.Generator
                 w.Line("/// </summary>");
                 w.Line("private static class Weights");
                 w.Open();
-                string unit = integer ? "byte" : "float";
-                if (integer) w.Line($"public const long PackedBytes = {plan.PackedBytes};");
-                else w.Line($"public const long PackedFloats = {plan.PackedFloats};");
-                w.Line();
-                w.Line($"public static readonly {unit}* Data = Load();");
-                w.Line();
-                w.Line($"private static {unit}* Load()");
+                if (integer)
+                {
+                    w.Line($"public const long PackedBytes = {plan.PackedBytes};");
+                    w.Line();
+                    w.Line("/// <summary>The weights packed for <paramref name=\"isa\"/>: the pointwise and logits layouts differ between the pmaddwd");
+                    w.Line("/// ISAs (pairs of int16) and the dot-product ones (quads of bytes); each is packed the first time an instance runs it.</summary>");
+                    w.Line($"public static byte* For({QuantizedAlias}.QuantizedIsa isa) =>");
+                    w.Line($"    {QuantizedAlias}.QuantizedKernels.LayoutOf(isa) == {QuantizedAlias}.QuantizedWeightLayout.Quads ? Quads.Data : Pairs.Data;");
+                    w.Line();
+                    w.Line($"private static class Pairs {{ public static readonly byte* Data = Load({QuantizedAlias}.QuantizedWeightLayout.Pairs); }}");
+                    w.Line($"private static class Quads {{ public static readonly byte* Data = Load({QuantizedAlias}.QuantizedWeightLayout.Quads); }}");
+                    w.Line();
+                    w.Line($"private static byte* Load({QuantizedAlias}.QuantizedWeightLayout layout)");
+                }
+                else
+                {
+                    w.Line($"public const long PackedFloats = {plan.PackedFloats};");
+                    w.Line();
+                    w.Line("public static readonly float* Data = Load();");
+                    w.Line();
+                    w.Line("private static float* Load()");
+                }
                 w.Open();
                 if (o.Resource != null)
                     w.Line($"using var file = {KernelsAlias}.WeightsFile.OpenResource(typeof({plan.Request.ClassName}).Assembly, {Str(o.Resource)}, length: {o.FileLength}, headerLength: {o.HeaderLength});");
@@ -100,8 +115,8 @@ namespace MobileNetGen.Generator
                 {
                     Packing.QuantizedStem => $"Stem({kernel}, {zeroPoints}, cout: {l.OutC}, {dest})",
                     Packing.QuantizedDepthwise => $"Depthwise({kernel}, {zeroPoints}, channels: {l.OutC}, {dest})",
-                    Packing.QuantizedPointwise => $"Pointwise({kernel}, {zeroPoints}, cin: {l.InC}, cout: {l.OutC}, {dest})",
-                    _ => $"Logits({kernel}, {zeroPoints}, channels: {l.InC}, classes: {l.OutC}, {dest})",
+                    Packing.QuantizedPointwise => $"Pointwise({kernel}, {zeroPoints}, cin: {l.InC}, cout: {l.OutC}, {dest}, layout)",
+                    _ => $"Logits({kernel}, {zeroPoints}, channels: {l.InC}, classes: {l.OutC}, {dest}, layout)",
                 };
                 w.Line($"{QuantizedAlias}.QuantizedPacking.{method};");
             }

@@ -237,8 +237,9 @@ namespace MobileNetGen.Generator
                         var kernel = Entry(header, CanonicalWeights.Kernel(l));
                         var packing = QuantizedPackingOf(l.Kind);
                         long kernelAt = offset;
-                        long biasAt = kernelAt + AlignBytes(KernelContract.QuantizedWeightBytes(l.Kind, l.InC, l.OutC));
-                        offset = biasAt + AlignBytes(KernelContract.QuantizedBiasBytes(l.Kind, l.InC, l.OutC));
+                        var (weightBytes, biasBytes) = QuantizedBlockBytes(l);
+                        long biasAt = kernelAt + weightBytes;
+                        offset = biasAt + biasBytes;
                         w = new LayerWeights(packing, TensorSlice.From(kernel), null, null, null,
                             TensorSlice.From(Entry(header, CanonicalWeights.Bias(l))), kernelAt, biasAt);
                     }
@@ -262,7 +263,14 @@ namespace MobileNetGen.Generator
                     Precision.UInt8, ActivationBytes: activationBytes, PackedBytes: offset, Io: io);
             }
 
-            private static long AlignBytes(long bytes) => (bytes + 63) / 64 * 64;
+            /// <summary>The packed sizes of a uint8 layer's weights and bias (KernelContract: the same formulas the packing uses).</summary>
+            private static (long Weights, long Bias) QuantizedBlockBytes(LayerSpec l) => l.Kind switch
+            {
+                LayerKind.Conv3x3 => (KernelContract.QuantizedStemWeightBytes(l.OutC), KernelContract.QuantizedStemBiasBytes(l.OutC)),
+                LayerKind.Depthwise3x3 => (KernelContract.QuantizedDepthwiseWeightBytes(l.OutC), KernelContract.QuantizedDepthwiseBiasBytes(l.OutC)),
+                LayerKind.Pointwise => (KernelContract.QuantizedPointwiseWeightBytes(l.InC, l.OutC), KernelContract.QuantizedPointwiseBiasBytes(l.OutC)),
+                _ => (KernelContract.QuantizedLogitsWeightBytes(l.InC, l.OutC), KernelContract.QuantizedLogitsBiasBytes(l.OutC)),
+            };
 
             private static string ActivationName(QuantizedActivation a) => a == QuantizedActivation.Relu6 ? "ReLU6" : "none";
 

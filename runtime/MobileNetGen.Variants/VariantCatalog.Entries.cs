@@ -21,5 +21,10 @@ public static partial class VariantCatalog
         new("mobilenet_v1_0.25_160", "0.25_160", MobileNetV1_0_25_160.ModelInfo, o => new MobileNetV1_0_25_160(o)),
         new("mobilenet_v1_0.25_128", "0.25_128", MobileNetV1_0_25_128.ModelInfo, o => new MobileNetV1_0_25_128(o)),
         new("mobilenet_v1_0.25_224_tflite2018", "0.25_224", MobileNetV1_0_25_224_Tflite2018.ModelInfo, o => new MobileNetV1_0_25_224_Tflite2018(o)),
+        new("mobilenet_v1_1.0_224_quant", "1.0_224_quant", MobileNetV1_1_0_224_Quant.ModelInfo, o => new MobileNetV1_1_0_224_Quant(o)),
+        new("mobilenet_v1_0.75_192_quant", "0.75_192_quant", MobileNetV1_0_75_192_Quant.ModelInfo, o => new MobileNetV1_0_75_192_Quant(o)),
+        new("mobilenet_v1_0.50_160_quant", "0.50_160_quant", MobileNetV1_0_50_160_Quant.ModelInfo, o => new MobileNetV1_0_50_160_Quant(o)),
+        new("mobilenet_v1_0.25_224_quant", "0.25_224_quant", MobileNetV1_0_25_224_Quant.ModelInfo, o => new MobileNetV1_0_25_224_Quant(o)),
+        new("mobilenet_v1_0.25_128_quant", "0.25_128_quant", MobileNetV1_0_25_128_Quant.ModelInfo, o => new MobileNetV1_0_25_128_Quant(o)),
     };
 }

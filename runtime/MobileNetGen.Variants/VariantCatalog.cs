@@ -35,7 +35,12 @@ public static partial class VariantCatalog
 
     private static VariantEntry[]? s_variants;
 
-    /// <summary>The 17 entries generated into this assembly (16 variants + the 2018 TFLite release), without registered ones.</summary>
+    /// <summary>Google's uint8 networks generated into this assembly (<c>1.0_224_quant</c> …), in the published table's order.</summary>
+    public static IReadOnlyList<VariantEntry> Quantized => s_quantized ??= VariantName.PublishedQuantized.Select(v => Find(v.ToString())!).ToArray();
+
+    private static VariantEntry[]? s_quantized;
+
+    /// <summary>The entries generated into this assembly (16 variants, the 2018 TFLite release, the 5 uint8 networks), without registered ones.</summary>
     public static IReadOnlyList<VariantEntry> BuiltIn => s_entries;
 
     /// <summary>

@@ -17,3 +17,11 @@ namespace MobileNetGen.Variants;
 
 /// <summary>The 2018 TFLite re-release of 0.25_224 (a different training run), kept as a separate entry.</summary>
 [MobileNet("0.25_224", Weights = "mobilenet_v1_0.25_224_tflite2018")] public partial class MobileNetV1_0_25_224_Tflite2018 { }
+
+// Google's fully quantized (uint8) classifiers, quantization-aware trained (TFLite hosted models, 2018): integer layers,
+// every uint8 output equal to TensorFlow Lite's reference kernels. 1.0_224 is the only genuine α = 1.0 network here.
+[MobileNet("1.0_224_quant")] public partial class MobileNetV1_1_0_224_Quant { }
+[MobileNet("0.75_192_quant")] public partial class MobileNetV1_0_75_192_Quant { }
+[MobileNet("0.50_160_quant")] public partial class MobileNetV1_0_50_160_Quant { }
+[MobileNet("0.25_224_quant")] public partial class MobileNetV1_0_25_224_Quant { }
+[MobileNet("0.25_128_quant")] public partial class MobileNetV1_0_25_128_Quant { }

@@ -286,6 +286,43 @@ public class GeneratorDiagnosticsTests(ITestOutputHelper output)
                     && diagnostics[0].Id is "MNG0003" or "MNG0004",
             $"{what}: expected one MNG0003/MNG0004 error, got: {string.Join(" | ", diagnostics.Select(d => d.ToString()))}");
 
+    // ---- uint8 networks ------------------------------------------------------------------------------------------------
+
+    [Fact]
+    public void A_quant_variant_with_a_float_file_and_a_float_variant_with_a_uint8_file_are_MNG0004()
+    {
+        var floatFile = InMemoryAdditionalText.Weights("mobilenet_v1_0.25_128_quant", GeneratorHarness.WeightsBytes(Stem128));
+        var (diagnostics, sources, _) = Run(Source("MobileNet(\"0.25_128_quant\")"), floatFile);
+        Assert.Contains("uint8-quantized", Only(diagnostics, "MNG0004").GetMessage(CultureInfo.InvariantCulture));
+        Assert.Empty(sources);
+
+        var quantFile = InMemoryAdditionalText.Weights(Stem128, GeneratorHarness.WeightsBytes("mobilenet_v1_0.25_128_quant"));
+        (diagnostics, sources, _) = Run(Source("MobileNet(\"0.25_128\")"), quantFile);
+        Assert.Contains("0.25_128_quant", Only(diagnostics, "MNG0004").GetMessage(CultureInfo.InvariantCulture));
+        Assert.Empty(sources);
+    }
+
+    [Fact]
+    public void Synthetic_uint8_weights_are_MNG0006()
+    {
+        var (diagnostics, sources, _) = Run(Source("MobileNet(\"1.0_224_quant\", Synthetic = true)"));
+        Assert.Contains("uint8", Only(diagnostics, "MNG0006").GetMessage(CultureInfo.InvariantCulture));
+        Assert.Empty(sources);
+    }
+
+    [Fact]
+    public void A_uint8_entry_generates_an_integer_classifier_that_compiles()
+    {
+        const string stem = "mobilenet_v1_0.25_128_quant";
+        var (diagnostics, sources, compilation) = Run(Source("MobileNet(\"0.25_128_quant\")"), InMemoryAdditionalText.Weights(stem, GeneratorHarness.WeightsBytes(stem)));
+        Assert.Empty(diagnostics);
+        AssertNoErrors(compilation);
+        Assert.Equal("MobileNetGen.Runtime.QuantizedMobileNetClassifier", compilation.GetTypeByMetadataName("App.Net")!.BaseType!.ToDisplayString());
+        string text = sources.Single(s => s.HintName == "App.Net.g.cs").SourceText.ToString();
+        Assert.Contains("requantize:", text);
+        Assert.Contains("QPointwiseKernels.Run<Conv2d_13_pointwise_Shape>", text);
+    }
+
     // ---- A valid run ------------------------------------------------------------------------------------------------
 
     private static void AssertNoErrors(Compilation compilation)

@@ -390,7 +390,7 @@ public unsafe class QuantizedKernelTests
             var packedBias = new byte[KernelContract.QuantizedPointwiseBiasBytes(cout)];
             fixed (byte* k = kernel, pw = weights, pb = packedBias)
             fixed (int* b = bias)
-                QuantizedPacking.Pointwise(k, TS.WeightZeroPoint, b, TS.InputZeroPoint, cin, cout, pw, pb, which);
+                QuantizedPacking.Pointwise(k, TS.WeightZeroPoint, b, TS.InputZeroPoint, cin, cout, pw, pb, QuantizedKernels.LayoutOf(which));
             byte[] actual = RunGuarded(expected.Length, o =>
             {
                 fixed (byte* i = input, pw = weights, pb = packedBias)
@@ -442,7 +442,7 @@ public unsafe class QuantizedKernelTests
             var packedBias = new byte[KernelContract.QuantizedLogitsBiasBytes(N)];
             fixed (byte* k = kernel, pw = weights, pb = packedBias)
             fixed (int* b = bias)
-                QuantizedPacking.Logits(k, TS.WeightZeroPoint, b, TS.InputZeroPoint, C, N, pw, pb, which);
+                QuantizedPacking.Logits(k, TS.WeightZeroPoint, b, TS.InputZeroPoint, C, N, pw, pb, QuantizedKernels.LayoutOf(which));
             byte[] actual = RunGuarded(N, o =>
             {
                 fixed (byte* f = features, pw = weights, pb = packedBias) QHeadKernels.Logits<TS>(which, f, o, pw, (int*)pb);

@@ -65,11 +65,11 @@ public sealed unsafe class QuantizedNetworkDriver : IDisposable
                         break;
                     case LayerKind.Pointwise:
                         Allocate(layer, KernelContract.QuantizedPointwiseWeightBytes(spec.InC, spec.OutC), KernelContract.QuantizedPointwiseBiasBytes(spec.OutC));
-                        QuantizedPacking.Pointwise(k, wzp, b, xzp, spec.InC, spec.OutC, layer.Weights, layer.Bias, isa);
+                        QuantizedPacking.Pointwise(k, wzp, b, xzp, spec.InC, spec.OutC, layer.Weights, layer.Bias, QuantizedKernels.LayoutOf(isa));
                         break;
                     case LayerKind.Logits:
                         Allocate(layer, KernelContract.QuantizedLogitsWeightBytes(spec.InC, spec.OutC), KernelContract.QuantizedLogitsBiasBytes(spec.OutC));
-                        QuantizedPacking.Logits(k, wzp, b, xzp, spec.InC, spec.OutC, layer.Weights, layer.Bias, isa);
+                        QuantizedPacking.Logits(k, wzp, b, xzp, spec.InC, spec.OutC, layer.Weights, layer.Bias, QuantizedKernels.LayoutOf(isa));
                         break;
                 }
             }

@@ -60,16 +60,16 @@ public static unsafe class QuantizedPacking
     }
 
     /// <summary>
-    /// Pointwise kernel <c>[1][1][Cin][Cout]</c> in the layout <paramref name="isa"/> reads (<see cref="QuantizedKernels.LayoutOf"/>;
+    /// Pointwise kernel <c>[1][1][Cin][Cout]</c> in <paramref name="layout"/>, the one the kernel's ISA reads (<see cref="QuantizedKernels.LayoutOf"/>;
     /// see <see cref="QPointwiseKernels"/>): Pairs, int16 <c>packed[((panel·Cin/2 + k)·16 + j)·2 + i] = w[2k + i, panel·16 + j] − w_zp</c>;
     /// Quads, uint8 <c>packed[((panel·Cin/4 + k)·16 + j)·4 + i] = w[4k + i, panel·16 + j]</c>. Bias (both):
     /// <c>b'[co] = bias[co] − x_zp·Σ_ci (w[ci, co] − w_zp)</c>. Cin must be a multiple of 4, Cout of 16.
     /// </summary>
-    public static void Pointwise(byte* kernel, int weightZeroPoint, int* bias, int inputZeroPoint, int cin, int cout, byte* destWeights, byte* destBias, QuantizedIsa isa)
+    public static void Pointwise(byte* kernel, int weightZeroPoint, int* bias, int inputZeroPoint, int cin, int cout, byte* destWeights, byte* destBias, QuantizedWeightLayout layout)
     {
         if (cout % KernelContract.PanelWidth != 0) throw new ArgumentException($"pointwise width {cout} is not a multiple of {KernelContract.PanelWidth}", nameof(cout));
-        Matrix(kernel, weightZeroPoint, bias, inputZeroPoint, cin, cout, cout, destWeights, destBias, isa);
-        ZeroTail(destWeights, PackedMatrixBytes(cin, cout, isa), KernelContract.QuantizedPointwiseWeightBytes(cin, cout));
+        Matrix(kernel, weightZeroPoint, bias, inputZeroPoint, cin, cout, cout, destWeights, destBias, layout);
+        ZeroTail(destWeights, PackedMatrixBytes(cin, cout, layout), KernelContract.QuantizedPointwiseWeightBytes(cin, cout));
         ZeroTail(destBias, 4L * cout, KernelContract.QuantizedPointwiseBiasBytes(cout));
     }
 
@@ -77,24 +77,24 @@ public static unsafe class QuantizedPacking
     /// Logits kernel <c>[1][1][C][classes]</c> as <see cref="Pointwise"/> of a matrix padded to
     /// <see cref="KernelContract.QuantizedLogitsPaddedClasses"/> columns (zero weights, zero bias in the padding).
     /// </summary>
-    public static void Logits(byte* kernel, int weightZeroPoint, int* bias, int inputZeroPoint, int channels, int classes, byte* destWeights, byte* destBias, QuantizedIsa isa)
+    public static void Logits(byte* kernel, int weightZeroPoint, int* bias, int inputZeroPoint, int channels, int classes, byte* destWeights, byte* destBias, QuantizedWeightLayout layout)
     {
         int padded = KernelContract.QuantizedLogitsPaddedClasses(classes);
-        Matrix(kernel, weightZeroPoint, bias, inputZeroPoint, channels, classes, padded, destWeights, destBias, isa);
-        ZeroTail(destWeights, PackedMatrixBytes(channels, padded, isa), KernelContract.QuantizedLogitsWeightBytes(channels, classes));
+        Matrix(kernel, weightZeroPoint, bias, inputZeroPoint, channels, classes, padded, destWeights, destBias, layout);
+        ZeroTail(destWeights, PackedMatrixBytes(channels, padded, layout), KernelContract.QuantizedLogitsWeightBytes(channels, classes));
         ZeroTail(destBias, 4L * padded, KernelContract.QuantizedLogitsBiasBytes(classes));
     }
 
-    private static long PackedMatrixBytes(int cin, int paddedCout, QuantizedIsa isa) =>
-        (QuantizedKernels.LayoutOf(isa) == QuantizedWeightLayout.Pairs ? 2L : 1L) * cin * paddedCout;
+    private static long PackedMatrixBytes(int cin, int paddedCout, QuantizedWeightLayout layout) =>
+        (layout == QuantizedWeightLayout.Pairs ? 2L : 1L) * cin * paddedCout;
 
     /// <summary>A [cin][cout] uint8 matrix → panels of 16 of <paramref name="paddedCout"/> columns (columns ≥ cout: zero).</summary>
-    private static void Matrix(byte* kernel, int weightZeroPoint, int* bias, int inputZeroPoint, int cin, int cout, int paddedCout, byte* destWeights, byte* destBias, QuantizedIsa isa)
+    private static void Matrix(byte* kernel, int weightZeroPoint, int* bias, int inputZeroPoint, int cin, int cout, int paddedCout, byte* destWeights, byte* destBias, QuantizedWeightLayout layout)
     {
         CheckZeroPoints(weightZeroPoint, inputZeroPoint);
         if (cin <= 0 || cin % 4 != 0) throw new ArgumentException($"input channels {cin} must be a positive multiple of 4", nameof(cin));
         const int P = KernelContract.PanelWidth;
-        bool pairs = QuantizedKernels.LayoutOf(isa) == QuantizedWeightLayout.Pairs;
+        bool pairs = layout == QuantizedWeightLayout.Pairs;
         for (int co = 0; co < paddedCout; co++)
         {
             int panel = co / P, j = co % P, sum = 0;
