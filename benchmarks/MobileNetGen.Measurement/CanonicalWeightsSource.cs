@@ -5,9 +5,10 @@ using MobileNetGen.Variants;
 namespace MobileNetGen.Measurement;
 
 /// <summary>
-/// The canonical weights a generated entry was built from, for the ONNX Runtime baseline: <c>weights/{entry.Name}.safetensors</c>
-/// (the repository's <c>weights/</c> folder, found by walking up from the tool's folder and from the current directory), or,
-/// for synthetic entries, <see cref="SyntheticWeights.Create"/> with the generator's default seed.
+/// The canonical weights a generated entry was built from, for the ONNX Runtime baseline: the file embedded in the entry's
+/// assembly (exactly the weights the class runs), else <c>weights/{entry.Name}.safetensors</c> (the repository's
+/// <c>weights/</c> folder, found by walking up from the tool's folder and from the current directory), or, for synthetic
+/// entries, <see cref="SyntheticWeights.Create"/> with the generator's default seed.
 /// </summary>
 public static class CanonicalWeightsSource
 {
@@ -16,6 +17,14 @@ public static class CanonicalWeightsSource
         ArgumentNullException.ThrowIfNull(entry);
         if (entry.Info.Weights == WeightsKind.Synthetic)
             return SyntheticWeights.Create(VariantName.Parse(entry.Variant), SyntheticWeights.DefaultSeed, entry.Info.NumClasses);
+        using (var classifier = entry.Create(null))
+        using (var embedded = classifier.OpenWeightsFile())
+            if (embedded != null)
+            {
+                var bytes = new byte[embedded.Length];
+                embedded.ReadExactly(bytes);
+                return SafeTensorsFile.Read(bytes);
+            }
         string file = entry.Name + ".safetensors";
         string? folder = FindWeightsFolder(file)
             ?? throw new FileNotFoundException(

@@ -1,3 +1,4 @@
+using MobileNetGen.Model;
 using System.Globalization;
 
 namespace MobileNetGen.Measurement;
@@ -171,5 +172,5 @@ public static class VariantChooser
 
     /// <summary>The MSBuild item that hands the variant's canonical weights to the generator.</summary>
     public static string WeightsItem(string variant) =>
-        $"<MobileNetWeights Include=\"path/to/weights/mobilenet_v1_{variant}.safetensors\" />";
+        $"<MobileNetWeights Include=\"path/to/weights/{(VariantName.TryParse(variant, out var v) ? v.FileStem : "mobilenet_v1_" + variant)}.safetensors\" />";
 }

@@ -73,7 +73,7 @@ namespace MobileNetGen.Generator
                 w.Line($"NumClasses: {m.NumClasses}, BackgroundClass: {Bool(m.BackgroundClass)}, Weights: {RuntimeAlias}.WeightsKind.{WeightsEnum(m.WeightsKind)},");
                 w.Line($"Source: {Str(m.Source)}, SourceSha256: {Str(m.SourceSha256)},");
                 w.Line($"Macs: {m.Macs}, Parameters: {m.Parameters}, FeatureSize: {m.FeatureSize}, WeightBytes: {m.WeightBytes},");
-                w.Line($"ImageNetLabels: {Bool(m.ImageNetLabels)});");
+                w.Line($"ImageNetLabels: {Bool(m.ImageNetLabels)}, WeightsResource: {(plan.Origin.Resource is string res ? Str(res) : "null")});");
                 w.Dedent();
                 w.Line();
             }

@@ -126,6 +126,13 @@ public abstract unsafe class MobileNetClassifier : IDisposable
     /// <param name="runner">Runs the convolution layers, split across this instance's threads.</param>
     protected abstract void Forward(float* input, float* logits, float* embeddings, float* bufferA, float* bufferB, SimdPath path, LayerRunner runner);
 
+    /// <summary>
+    /// The weights file this class was generated from, as embedded in its assembly (the canonical safetensors, byte for byte:
+    /// for exporting the model, or running it in another engine); null for synthetic weights. The caller disposes the stream.
+    /// </summary>
+    public Stream? OpenWeightsFile() =>
+        Info.WeightsResource is string name ? GetType().Assembly.GetManifestResourceStream(name) : null;
+
     /// <summary>The runner that splits this instance's layers across its threads.</summary>
     protected LayerRunner Runner => _runner;
 

@@ -17,6 +17,8 @@ public enum WeightsKind
 /// <param name="ImageNetLabels">True when the outputs are Google's ImageNet classes (weights metadata <c>labels = imagenet</c>);
 /// false for a custom (fine-tuned) head, whose labels the generated class embeds and whose outputs are never mapped to ImageNet
 /// indices, whatever its class count.</param>
+/// <param name="WeightsResource">The manifest resource holding the weights file the class was generated from (the canonical
+/// safetensors, byte for byte); null for synthetic weights, which are made from their seed.</param>
 public sealed record MobileNetModelInfo(
     string Name,
     string Variant,
@@ -31,7 +33,8 @@ public sealed record MobileNetModelInfo(
     long Parameters,
     int FeatureSize,
     long WeightBytes, // bytes the weights add to the binary: the embedded weights file (synthetic weights are made at load; for them, the size of a genuine file of the same shape)
-    bool ImageNetLabels = true)
+    bool ImageNetLabels = true,
+    string? WeightsResource = null)
 {
     /// <summary>"genuine float", "genuine 8-bit weights" or "SYNTHETIC".</summary>
     public string WeightsLabel => MobileNetGen.Model.CanonicalWeights.KindLabel(WeightsKindName);

@@ -17,6 +17,8 @@ public static class BenchCommand
     public const int DefaultIterations = 50;
     public const string EngineMobileNetGen = "mobilenetgen";
     public const string EngineOnnxRuntime = "onnxruntime";
+    /// <summary>The engine of a uint8 row's comparison: our float classifier of the same α and resolution.</summary>
+    public const string EngineMobileNetGenFloat = "mobilenetgen-float";
 
     /// <summary>Largest tolerated |ORT − MobileNetGen| / max|MobileNetGen| of the logits before a warning (the ONNX tests assert 1e-4).</summary>
     public const double LogitsTolerance = 1e-3;
@@ -43,14 +45,18 @@ public static class BenchCommand
         return cmd;
     }
 
-    /// <summary>The 16 variants (seed-table order): what 'all' means.</summary>
+    /// <summary>The 16 variants (seed-table order): what 'float' means (and, with the uint8 networks, 'all').</summary>
     public static IReadOnlyList<VariantEntry> AllVariants() => VariantCatalog.Variants;
 
-    /// <summary>'all' or a comma list → entries (duplicates dropped); null after writing the error when a name is unknown.</summary>
+    /// <summary>'all' (the 16 variants, then the 5 uint8 networks), 'float', 'quant' or a comma list → entries (duplicates
+    /// dropped); null after writing the error when a name is unknown.</summary>
     public static List<VariantEntry>? ParseVariants(CliContext ctx, string? text)
     {
-        if (string.IsNullOrWhiteSpace(text) || string.Equals(text.Trim(), "all", StringComparison.OrdinalIgnoreCase))
-            return AllVariants().ToList();
+        string t = (text ?? "").Trim();
+        if (t.Length == 0 || string.Equals(t, "all", StringComparison.OrdinalIgnoreCase))
+            return AllVariants().Concat(VariantCatalog.Quantized).ToList();
+        if (string.Equals(t, "float", StringComparison.OrdinalIgnoreCase)) return AllVariants().ToList();
+        if (string.Equals(t, "quant", StringComparison.OrdinalIgnoreCase)) return VariantCatalog.Quantized.ToList();
         var list = new List<VariantEntry>();
         foreach (var name in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
@@ -62,8 +68,54 @@ public static class BenchCommand
         return list;
     }
 
-    /// <summary>One variant measured: MobileNetGen, and ONNX Runtime unless disabled.</summary>
-    public sealed record Measurement(VariantEntry Entry, LatencyStats MobileNetGen, LatencyStats? OnnxRuntime, int Threads, double? LogitsRelDiff);
+    /// <summary>One variant measured: MobileNetGen, and ONNX Runtime unless disabled. For a uint8 network both run the integer
+    /// network from the same uint8 input, <see cref="Float"/> is our float classifier of the same α and resolution in the same
+    /// run, and <see cref="LogitsDiffering"/> counts the uint8 logits ONNX Runtime (which requantizes in float) gives otherwise.</summary>
+    public sealed record Measurement(VariantEntry Entry, LatencyStats MobileNetGen, LatencyStats? OnnxRuntime, int Threads, double? LogitsRelDiff)
+    {
+        public VariantEntry? FloatEntry { get; init; }
+        public LatencyStats? Float { get; init; }
+        public int? LogitsDiffering { get; init; }
+        public int? LogitsMaxDifference { get; init; }
+    }
+
+    /// <summary>A uint8 network: integer MobileNetGen, integer ONNX Runtime (QLinearConv) and our float variant, interleaved.</summary>
+    private static Measurement MeasureQuantized(VariantEntry entry, int threads, int iterations, int warmup, bool onnx, Action? onRun)
+    {
+        using var classifier = (QuantizedMobileNetClassifier)entry.Create(new MobileNetOptions { Threads = threads });
+        float[] floats = LatencyMeter.FixedInput(classifier.InputLength);
+        byte[] input = new byte[classifier.InputLength];
+        classifier.QuantizeInput(floats, input);
+        byte[] logits = new byte[classifier.NumClasses];
+        var engines = new List<Action> { () => classifier.RunQuantized(input, logits) };
+
+        var floatEntry = VariantCatalog.Find(new MobileNetGen.Model.VariantName(entry.Info.Alpha, entry.Info.Resolution).ToString());
+        using var floatClassifier = floatEntry?.Create(new MobileNetOptions { Threads = threads });
+        float[] floatLogits = new float[floatClassifier?.NumClasses ?? 0];
+        if (floatClassifier != null) engines.Add(() => floatClassifier.Run(floats, floatLogits));
+
+        using var ort = onnx ? OnnxBaseline.QuantizedOnnxBaseline.FromWeights(CanonicalWeightsSource.For(entry), threads) : null;
+        byte[] ortLogits = new byte[ort?.NumClasses ?? 0];
+        int? differing = null, maxDifference = null;
+        if (ort != null)
+        {
+            engines.Add(() => ort.Run(input, ortLogits));
+            classifier.RunQuantized(input, logits);
+            ort.Run(input, ortLogits);
+            differing = 0; maxDifference = 0;
+            for (int i = 0; i < logits.Length; i++)
+            {
+                int d = Math.Abs(logits[i] - ortLogits[i]);
+                if (d != 0) differing++;
+                maxDifference = Math.Max(maxDifference.Value, d);
+            }
+        }
+        var stats = LatencyMeter.MeasureInterleaved(engines, warmup, iterations, onRun);
+        return new Measurement(entry, stats[0], ort != null ? stats[^1] : null, threads, null)
+        {
+            FloatEntry = floatEntry, Float = floatClassifier != null ? stats[1] : null, LogitsDiffering = differing, LogitsMaxDifference = maxDifference,
+        };
+    }
 
     /// <summary>
     /// Measures one variant with <see cref="LatencyMeter"/>: the classifier and (unless <paramref name="onnx"/> is false)
@@ -72,6 +124,7 @@ public static class BenchCommand
     /// </summary>
     public static Measurement Measure(VariantEntry entry, int threads, int iterations, int warmup, bool onnx, Action? onRun = null)
     {
+        if (entry.Info.Weights == WeightsKind.GenuineUInt8) return MeasureQuantized(entry, threads, iterations, warmup, onnx, onRun);
         using var classifier = entry.Create(new MobileNetOptions { Threads = threads });
         float[] input = LatencyMeter.FixedInput(classifier.InputLength);
         float[] logits = new float[classifier.NumClasses];
@@ -119,8 +172,11 @@ public static class BenchCommand
             {
                 string name = m.Entry.ShortName;
                 string weights = m.Entry.Info.WeightsKindName;
-                rows.Add(Row(name, EngineMobileNetGen, m.Threads, m.MobileNetGen, m.Entry.Info.Macs, weights, peak, machine));
-                if (m.OnnxRuntime is { } o) rows.Add(Row(name, EngineOnnxRuntime, m.Threads, o, m.Entry.Info.Macs, weights, peak, machine));
+                bool integer = m.Entry.Info.Weights == WeightsKind.GenuineUInt8;
+                rows.Add(Row(name, EngineMobileNetGen, m.Threads, m.MobileNetGen, m.Entry.Info.Macs, weights, peak, machine, integer));
+                if (m.OnnxRuntime is { } o) rows.Add(Row(name, EngineOnnxRuntime, m.Threads, o, m.Entry.Info.Macs, weights, peak, machine, integer));
+                if (m.Float is { } f && m.FloatEntry is { } fe)
+                    rows.Add(Row(name, EngineMobileNetGenFloat, m.Threads, f, fe.Info.Macs, fe.Info.WeightsKindName, peak, machine, integer: false));
             }
             ctx.Out.WriteLine(Json.Serialize(rows));
             return ExitCodes.Ok;
@@ -128,6 +184,7 @@ public static class BenchCommand
 
         var inv = CultureInfo.InvariantCulture;
         var c = ctx.OutConsole;
+        if (!ctx.Interactive) c.Profile.Width = Math.Max(c.Profile.Width, 170); // wide tables; a file or pipe has no width
         c.MarkupLine("[bold]machine:[/] " + Markup.Escape(machine.Describe()));
         c.MarkupLine("[bold]FMA peak:[/] " + Markup.Escape(string.Create(inv,
             $"{peak.GflopsPerCore:0.0} GFLOP/s per core ({peak.Path}, {peak.Accumulators} independent fused multiply-add chains, one thread, measured now)")));
@@ -146,7 +203,7 @@ public static class BenchCommand
         table.AddColumn(new TableColumn("GFLOP/s").RightAligned())
              .AddColumn(new TableColumn("% of peak").RightAligned())
              .AddColumn(new TableColumn("alloc B/inf.").RightAligned());
-        foreach (var m in results)
+        foreach (var m in results.Where(m => m.Entry.Info.Weights != WeightsKind.GenuineUInt8))
         {
             var s = m.MobileNetGen;
             var cells = new List<string>
@@ -174,17 +231,59 @@ public static class BenchCommand
             " the worker threads of --threads > 1 are shown allocation-free by the test suite).");
         if (results.Any(m => m.Entry.Info.Weights == WeightsKind.Synthetic))
             c.MarkupLine("[bold red]SYNTHETIC[/] weights (α = 1.0): stand-ins with the real shapes, so the speed is real; they classify nothing.");
+        WriteIntegerTable(c, results.Where(m => m.Entry.Info.Weights == WeightsKind.GenuineUInt8).ToList(), noOnnx);
         return ExitCodes.Ok;
+    }
+
+    /// <summary>The uint8 networks: ours integer, ONNX Runtime integer, ours float of the same variant, in one run.</summary>
+    private static void WriteIntegerTable(IAnsiConsole c, List<Measurement> results, bool noOnnx)
+    {
+        if (results.Count == 0) return;
+        var inv = CultureInfo.InvariantCulture;
+        var table = new Table().Border(TableBorder.Rounded)
+            .AddColumn("uint8 network")
+            .AddColumn(new TableColumn("MobileNetGen int ms\nmedian (p10–p90)").RightAligned());
+        if (!noOnnx)
+            table.AddColumn(new TableColumn("ONNX Runtime int ms\nmedian (p10–p90)").RightAligned())
+                 .AddColumn(new TableColumn("int / ORT").RightAligned());
+        table.AddColumn(new TableColumn("MobileNetGen float ms\n(same α, res)").RightAligned())
+             .AddColumn(new TableColumn("int / float").RightAligned())
+             .AddColumn(new TableColumn("GOP/s").RightAligned());
+        if (!noOnnx) table.AddColumn(new TableColumn("logits ≠ ORT\n(max Δ)").RightAligned());
+        table.AddColumn(new TableColumn("alloc B/inf.").RightAligned());
+        foreach (var m in results)
+        {
+            var s = m.MobileNetGen;
+            var cells = new List<string> { Markup.Escape(m.Entry.ShortName), Ms(s) };
+            if (!noOnnx)
+            {
+                cells.Add(m.OnnxRuntime is { } o ? Ms(o) : "");
+                cells.Add(m.OnnxRuntime is { } o2 ? (s.MedianMs / o2.MedianMs).ToString("0.00", inv) + "×" : "");
+            }
+            cells.Add(m.Float is { } f ? Ms(f) : "");
+            cells.Add(m.Float is { } f2 ? (s.MedianMs / f2.MedianMs).ToString("0.00", inv) + "×" : "");
+            cells.Add(Gflops(m.Entry.Info.Macs, s).ToString("0.0", inv));
+            if (!noOnnx) cells.Add(m.LogitsDiffering is int d ? $"{d} ({m.LogitsMaxDifference})" : "");
+            cells.Add(s.AllocatedBytesPerRun.ToString(inv));
+            table.AddRow(cells.ToArray());
+        }
+        c.Write(table);
+        c.WriteLine("uint8 networks: MobileNetGen and ONNX Runtime both run the integer network from the same uint8 input (ours: exact TFLite " +
+                    "arithmetic; ONNX Runtime's QLinearConv requantizes in float, so a few logits differ by a step or more). int / float = our integer " +
+                    "network against our float classifier of the same α and resolution (float or 8-bit weights; SYNTHETIC for 1.0), in the same run. " +
+                    "GOP/s = 2 × MACs / median.");
     }
 
     private static List<Measurement> MeasureAll(CliContext ctx, List<VariantEntry> entries, int threads, int iterations, int warmup, bool onnx) =>
         VariantProgress.ForEach(ctx, "bench", entries, iterations, (e, onRun) => Measure(e, threads, iterations, warmup, onnx, onRun));
 
-    private static BenchJson Row(string variant, string engine, int threads, LatencyStats s, long macs, string weights, FmaPeakResult peak, MachineInfo machine)
+    private static BenchJson Row(string variant, string engine, int threads, LatencyStats s, long macs, string weights, FmaPeakResult peak, MachineInfo machine,
+        bool integer)
     {
         double gflops = Gflops(macs, s);
+        // An integer network's operations are not floating-point: no FMA peak applies to them.
         return new(variant, engine, threads, R(s.MedianMs), R(s.P10Ms), R(s.P90Ms), s.AllocatedBytesPerRun, macs, weights, s.Iterations,
-            Math.Round(gflops, 2), PercentOfPeak(gflops, peak, threads) is double p ? Math.Round(p, 1) : null,
+            Math.Round(gflops, 2), !integer && PercentOfPeak(gflops, peak, threads) is double p ? Math.Round(p, 1) : null,
             Math.Round(peak.GflopsPerCore, 2), peak.Path.ToString(), machine.Cpu);
     }
 

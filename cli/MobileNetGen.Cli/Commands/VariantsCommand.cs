@@ -34,6 +34,9 @@ public static class VariantsCommand
             var entry = VariantCatalog.Find(v.ToString());
             rows.Add(Row(v, entry, extra: false));
         }
+        // Google's uint8 networks: their own published accuracy, and their real size (one byte per weight).
+        foreach (var v in VariantName.PublishedQuantized)
+            rows.Add(Row(v, VariantCatalog.Find(v.ToString()), extra: false));
         foreach (var e in VariantCatalog.Entries)
         {
             if (e.Name == "mobilenet_v1_" + e.Variant) continue;
@@ -66,7 +69,8 @@ public static class VariantsCommand
             entry == null ? "not generated" : entry.Info.WeightsKindName,
             entry?.Info.Source ?? "",
             entry?.Info.NumClasses ?? 0,
-            custom ? "custom" : "imagenet");
+            custom ? "custom" : "imagenet",
+            entry?.Info.WeightBytes);
     }
 
     /// <summary>The release folder of a source path (<c>slim-2017-float/mobilenet_v1_0.25_224/frozen_graph.pb</c> → <c>slim-2017-float</c>).</summary>
@@ -95,6 +99,7 @@ public static class VariantsCommand
             .AddColumn(new TableColumn("pub.").RightAligned())
             .AddColumn(new TableColumn("pub. top-1").RightAligned())
             .AddColumn(new TableColumn("pub. top-5").RightAligned())
+            .AddColumn(new TableColumn("MB").RightAligned())
             .AddColumn("weights")
             .AddColumn("source");
         var inv = CultureInfo.InvariantCulture;
@@ -102,13 +107,8 @@ public static class VariantsCommand
         foreach (var r in rows)
         {
             anyDiffer |= r.MacsDifferFromPublished;
-            string weights = r.Weights switch
-            {
-                "genuine-float" => "genuine float",
-                "genuine-8bit" => "genuine 8-bit",
-                "synthetic" => "[bold red]SYNTHETIC[/]",
-                _ => Markup.Escape(r.Weights),
-            };
+            string weights = r.Weights == MobileNetGen.Model.CanonicalWeights.Synthetic ? "[bold red]SYNTHETIC[/]"
+                : r.Weights == "not generated" ? "not generated" : Markup.Escape(MobileNetGen.Model.CanonicalWeights.KindLabel(r.Weights));
             table.AddRow(
                 Markup.Escape(r.Extra ? $"{r.Variant} †" : r.Variant),
                 r.Alpha.ToString("0.00", inv),
@@ -119,13 +119,17 @@ public static class VariantsCommand
                 r.PublishedParams is long pp ? (pp / 1e6).ToString("0.00", inv) : "",
                 r.Top1Published is double t1 ? t1.ToString("0.0", inv) : "",
                 r.Top5Published is double t5 ? t5.ToString("0.0", inv) : "",
+                r.WeightBytes is long wb ? (wb / 1e6).ToString("0.00", inv) : "",
                 weights,
                 Markup.Escape(ShortSource(r.Source)));
         }
         var c = ctx.OutConsole;
         c.Write(table);
         c.WriteLine("MMACs, Mparams: computed from the architecture (1001 classes; parameters = kernels + BN γ/β + logits bias).");
-        c.WriteLine("pub.: the TF-slim table (2017_06_14 checkpoints; top-1/top-5 on ImageNet validation, single centre crop).");
+        c.WriteLine("pub.: the TF-slim table (2017_06_14 checkpoints; top-1/top-5 on ImageNet validation, single centre crop); for the _quant");
+        c.WriteLine("  entries, TFLite's hosted-models table (2018_08_02 uint8 quantization-aware-trained networks: their own accuracy).");
+        c.WriteLine("MB: bytes of weights the entry adds to a binary (the embedded file: 4 per float weight, 1 per 8-bit or uint8 weight; SYNTHETIC: what");
+        c.WriteLine("  genuine float weights of that shape would add, nothing is embedded).");
         if (anyDiffer)
             c.MarkupLine($"[yellow]*[/] computed MACs differ from the published figure by more than {MacsTolerance * 100:0} %.");
         foreach (var r in rows.Where(r => r.Extra))

@@ -62,7 +62,8 @@ public sealed record VariantJson(
     string Weights,
     string Source,
     int NumClasses,
-    string Labels);
+    string Labels,
+    long? WeightBytes);
 
 /// <summary>
 /// One row of <c>bench --json</c>: one engine on one variant. <paramref name="Engine"/> is <c>mobilenetgen</c> or

@@ -45,8 +45,8 @@ public class VariantsCommandTests
             Assert.Equal(arch.Parameters, row.GetProperty("params").GetInt64());
             Assert.Equal(v.Alpha, row.GetProperty("alpha").GetDouble());
             Assert.Equal(v.Resolution, row.GetProperty("resolution").GetInt32());
-            Assert.Equal(PublishedTable.For(v).MillionMacs * 1_000_000L, row.GetProperty("published_macs").GetInt64());
-            Assert.Equal(PublishedTable.For(v).Top1, row.GetProperty("top1_published").GetDouble());
+            Assert.Equal(PublishedTable.For(v)!.MillionMacs * 1_000_000L, row.GetProperty("published_macs").GetInt64());
+            Assert.Equal(PublishedTable.For(v)!.Top1, row.GetProperty("top1_published").GetDouble());
         }
 
         static double Rel(JsonElement row) =>
