@@ -122,6 +122,8 @@ x64_cli=cli/MobileNetGen.Cli/bin/Release/net10.0/mobilenetgen.dll
 for v in $variants; do
   dotnet "$x64_cli" classify --json --variant "$v" "$demo"/* >"$out/x64-classify-$v.json" 2>"$out/x64-classify-$v.err" || tail -5 "$out/x64-classify-$v.err"
 done
+# Google's uint8 1.0_224 (integer kernels): the same uint8 network on every ISA, so the same top-5 and probabilities.
+dotnet "$x64_cli" classify --json --variant 1.0_224_quant "$demo"/* >"$out/x64-classify-1.0_224_quant.json" 2>"$out/x64-classify-quant.err" || tail -5 "$out/x64-classify-quant.err"
 dotnet "$x64_cli" eval --json --variant "$eval_variant" --images "$dev" --limit 50 >"$out/x64-eval.json" 2>"$out/x64-eval.err" || tail -5 "$out/x64-eval.err"
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -175,6 +177,14 @@ a=$!
 b=$!
 wait $a $b
 emulate aot-eval "$out/aot/mobilenetgen" eval --json --variant "$eval_variant" --images "$dev" --limit 50
+# The integer kernels with the dot-product instructions (qemu "max" has FEAT_DotProd) and without them (Cortex-A53).
+( emulate aot-quant-max "$out/aot/mobilenetgen" classify --json --variant 1.0_224_quant "$demo"/*
+  emulate aot-quant-max-verbose "$out/aot/mobilenetgen" classify --verbose --variant 1.0_224_quant "$demo/parrot.jpg" ) &
+a=$!
+( QCPU=cortex-a53 emulate aot-quant-a53 "$out/aot/mobilenetgen" classify --json --variant 1.0_224_quant "$demo"/*
+  QCPU=cortex-a53 emulate aot-quant-a53-verbose "$out/aot/mobilenetgen" classify --verbose --variant 1.0_224_quant "$demo/parrot.jpg" ) &
+b=$!
+wait $a $b
 echo "   emulated runs: $(( $(date +%s) - t0 )) s"
 
 for flavour in jit aot; do
@@ -196,6 +206,15 @@ for flavour in aot jit; do
     emulated_ok $flavour-classify-$v && compare "$out/x64-classify-$v.json" "$out/$flavour-classify-$v.out" "$count"
     result "$name classify $v: top-5 equals x64 on $count demo photos, |dp| <= 1e-4, simd Vector128" $?
   done
+done
+
+for cpu in max a53; do
+  want=$([ $cpu = max ] && echo "Vector128Dot (dot-product instruction: hardware)" || echo "Vector128 (dot-product instruction: none used)")
+  echo "== NativeAOT uint8 1.0_224_quant on qemu -cpu $([ $cpu = max ] && echo max || echo cortex-a53) vs x64"
+  emulated_ok aot-quant-$cpu-verbose && grep -E "^integer isa:" "$out/aot-quant-$cpu-verbose.out" | sed 's/^/   /'
+  grep -qF "integer isa: $want" "$out/aot-quant-$cpu-verbose.out"; result "NativeAOT 1.0_224_quant on $cpu runs the integer kernels on $want" $?
+  emulated_ok aot-quant-$cpu && compare "$out/x64-classify-1.0_224_quant.json" "$out/aot-quant-$cpu.out" "$demo_count"
+  result "NativeAOT classify 1.0_224_quant on $cpu: top-5 equals x64 on $demo_count demo photos, |dp| <= 1e-4" $?
 done
 
 echo "== NativeAOT eval --variant $eval_variant --limit 50 vs x64"

@@ -62,6 +62,13 @@ if [ "${MNG_NATIVE_SKIP_CLI:-}" != "1" ]; then
          { if ($1 != i[FNR]) bad=1; d=$2-p[FNR]; if (d<0) d=-d; if (d>1e-5) bad=1; m=FNR }
          END { exit (bad || m != n || n < 5) }' "$out/aot.top" "$out/jit.top"
     result "AOT CLI top-5 equals the JIT build's, probabilities within 1e-5" $?
+
+    # Google's uint8 1.0_224 (integer kernels) under NativeAOT: the same uint8 logits as the JIT build, so the same top-5.
+    "$out/cli/mobilenetgen" classify --variant 1.0_224_quant --json "$fixtures/parrot.jpg" >"$out/aot-quant.json" 2>/dev/null
+    dotnet run -c Release --project cli/MobileNetGen.Cli -- classify --variant 1.0_224_quant --json "$fixtures/parrot.jpg" >"$out/jit-quant.json" 2>>"$out/jit-run.log"
+    extract "$out/aot-quant.json" >"$out/aot-quant.top"; extract "$out/jit-quant.json" >"$out/jit-quant.top"
+    head -1 "$out/aot-quant.top" | grep -qE '^89[[:space:]]'; result "AOT CLI 1.0_224_quant: parrot.jpg is a macaw (89)" $?
+    cmp -s "$out/aot-quant.top" "$out/jit-quant.top"; result "AOT CLI 1.0_224_quant top-5 equals the JIT build's exactly" $?
   else
     result "AOT CLI binary exists" 1
   fi
@@ -101,18 +108,22 @@ diff "$out/imagesharp-warnings.expected" "$out/imagesharp-warnings.txt"
 result "ImageSharp's AOT warnings are exactly the two analysed ones" $?
 
 # ---------------------------------------------------------------------------------------------------------------------
-for kind in Shared Static; do
+for kind in Shared Static Quant; do
   lower=$(echo "$kind" | tr 'A-Z' 'a-z')
-  echo "== C library, $lower: dotnet publish runtime/MobileNetGen.Native -c Release -r linux-x64 -p:NativeLib=$kind"
-  timed "$out/lib-$lower-publish.log" dotnet publish runtime/MobileNetGen.Native -c Release -r linux-x64 -p:NativeLib=$kind -o "$out/lib-$lower" -nologo
+  # "Quant": the shared library built for Google's uint8 1.0_224 (integer kernels behind the same C ABI).
+  extra=""; lib=$kind
+  if [ "$kind" = Quant ]; then extra="-p:MobileNetVariant=1.0_224_quant"; lib=Shared; fi
+  echo "== C library, $lower: dotnet publish runtime/MobileNetGen.Native -c Release -r linux-x64 -p:NativeLib=$lib $extra"
+  timed "$out/lib-$lower-publish.log" dotnet publish runtime/MobileNetGen.Native -c Release -r linux-x64 -p:NativeLib=$lib $extra -o "$out/lib-$lower" -nologo
   rc=$?; [ $rc -ne 0 ] && tail -30 "$out/lib-$lower-publish.log"
   result "libmobilenet $lower publish" $rc
   no_aot_warnings "$out/lib-$lower-publish.log"; result "libmobilenet $lower publish has no IL2xxx/IL3xxx warnings" $?
   ls -l "$out/lib-$lower"/libmobilenet.* 2>/dev/null
 
-  bash tests/native/build.sh "$lower" "$out/lib-$lower" "$out/mobilenet_test_$lower" >"$out/test-$lower-build.log" 2>&1
+  linkage=$lower; [ "$kind" = Quant ] && linkage=shared
+  bash tests/native/build.sh "$linkage" "$out/lib-$lower" "$out/mobilenet_test_$lower" >"$out/test-$lower-build.log" 2>&1
   rc=$?; cat "$out/test-$lower-build.log"
-  result "C test links against libmobilenet.$([ $lower = shared ] && echo so || echo a)" $rc
+  result "C test links against libmobilenet.$([ $linkage = shared ] && echo so || echo a) ($lower)" $rc
   if [ $rc -eq 0 ]; then
     [ "$lower" = static ] && ldd "$out/mobilenet_test_$lower" | sed 's/^/   ldd: /'
     "$out/mobilenet_test_$lower" "$fixtures" | tee "$out/test-$lower.txt"

@@ -361,6 +361,7 @@ internal static unsafe class Exports
             {
                 WeightsKind.GenuineFloat => Utf8Literal("genuine-float"u8),
                 WeightsKind.Genuine8Bit => Utf8Literal("genuine-8bit"u8),
+                WeightsKind.GenuineUInt8 => Utf8Literal("genuine-uint8"u8),
                 _ => Utf8Literal("synthetic"u8),
             };
             s_info.Macs = info.Macs;

@@ -73,7 +73,8 @@ public static class ChooseCommand
 
         var machine = MachineInfo.Current();
 
-        var measured = MeasureAll(ctx, BenchCommand.AllVariants(), o, truth);
+        // The 16 variants and Google's 5 uint8 networks (their own published accuracy, their real size).
+        var measured = MeasureAll(ctx, BenchCommand.AllVariants().Concat(VariantCatalog.Quantized).ToList(), o, truth);
 
         var rows = measured.Select(m => new ChoiceRow(
                 m.Entry.Variant, m.Stats.MedianMs, m.Entry.Info.WeightBytes,

@@ -80,6 +80,11 @@ public static class ClassifyCommand
             if (verbose)
             {
                 console.WriteLine(VariantLookup.IsaLine(model.SimdPath));
+                if (model is QuantizedMobileNetClassifier)
+                {
+                    var isa = MobileNetGen.Runtime.Kernels.Quantized.QuantizedKernels.Resolve(model.SimdPath);
+                    console.WriteLine($"integer isa: {isa} (dot-product instruction: {(MobileNetGen.Runtime.Kernels.Quantized.QuantizedKernels.IsNative(isa) ? "hardware" : "none used")})");
+                }
                 console.WriteLine($"model: {info.Name}, {info.NumClasses} classes, {info.Macs:N0} MACs, {info.Parameters:N0} parameters, created in {Ms(load.Elapsed)}");
             }
         }

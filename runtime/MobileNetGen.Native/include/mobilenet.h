@@ -61,7 +61,8 @@ typedef struct mng_info {
     int32_t resolution;       /* input side in pixels: 128, 160, 192 or 224 */
     int32_t num_classes;      /* model outputs: 1001 (TF-slim, with background) or 1000 (Keras) */
     int32_t feature_size;     /* length of the embeddings vector: 1024 * alpha */
-    const char* weights_kind; /* "genuine-float", "genuine-8bit" or "synthetic" (speed only, no accuracy) */
+    const char* weights_kind; /* "genuine-float", "genuine-8bit", "genuine-uint8" (Google's quantized network, integer
+                                 arithmetic) or "synthetic" (speed only, no accuracy) */
     int64_t macs;             /* multiply-accumulates per image */
     int64_t parameters;
     int64_t weight_bytes;     /* bytes of weights embedded in the library */

@@ -20,13 +20,13 @@ public class ChooseCommandTests
         using var doc = JsonDocument.Parse(r.Stdout);
         var root = doc.RootElement;
         var variants = root.GetProperty("variants");
-        Assert.Equal(16, variants.GetArrayLength());
+        Assert.Equal(21, variants.GetArrayLength()); // the 16 variants and the 5 uint8 networks
         foreach (var v in variants.EnumerateArray())
         {
             foreach (var key in new[] { "variant", "median_ms", "macs", "params", "size_bytes", "top1_published", "top5_published", "top1_measured", "weights" })
                 Assert.True(v.TryGetProperty(key, out _), $"variant object lacks '{key}': {v}");
             Assert.Equal(JsonValueKind.Null, v.GetProperty("top1_measured").ValueKind); // no --images
-            Assert.Contains(v.GetProperty("weights").GetString(), new[] { "genuine-float", "genuine-8bit", "synthetic" });
+            Assert.Contains(v.GetProperty("weights").GetString(), new[] { "genuine-float", "genuine-8bit", "synthetic", "genuine-uint8" });
             Assert.True(v.GetProperty("size_bytes").GetInt64() > 0);
         }
         Assert.Equal("synthetic", variants.EnumerateArray().First(v => v.GetProperty("variant").GetString() == "1.0_224").GetProperty("weights").GetString());
