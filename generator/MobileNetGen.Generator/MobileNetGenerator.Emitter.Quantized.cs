@@ -19,7 +19,7 @@ namespace MobileNetGen.Generator
                 var io = plan.Io!;
                 var r = plan.Request;
                 w.Line("/// <summary>The quantization of the input, the pooled features and the logits (TFLite's numbers, from the weights file).</summary>");
-                w.Line($"public static {RuntimeAlias}.QuantizationInfo Quantization {{ get; }} = new {RuntimeAlias}.QuantizationInfo(");
+                w.Line($"public static new {RuntimeAlias}.QuantizationInfo Quantization {{ get; }} = new {RuntimeAlias}.QuantizationInfo(");
                 w.Line($"    InputScale: {F(io.InputScale)}, InputZeroPoint: {io.InputZeroPoint}, FeatureScale: {F(io.FeatureScale)}, FeatureZeroPoint: {io.FeatureZeroPoint},");
                 w.Line($"    LogitsScale: {F(io.LogitsScale)}, LogitsZeroPoint: {io.LogitsZeroPoint});");
                 w.Line();

@@ -22,14 +22,7 @@ namespace MobileNetGen.Generator
                 void Report(DiagnosticDescriptor d, params string[] args) =>
                     diagnostics.Add(DiagnosticInfo.Create(d, location, args));
 
-                string? problem = null;
-                if (!syntax.Modifiers.Any(SyntaxKind.PartialKeyword)) problem = "it is not declared partial";
-                else if (symbol.ContainingType != null) problem = "it is nested in another type";
-                else if (symbol.IsGenericType) problem = "it is generic";
-                else if (symbol.IsStatic) problem = "it is static";
-                else if (symbol.IsAbstract) problem = "it is abstract";
-                else if (symbol.BaseType != null && symbol.BaseType.SpecialType != SpecialType.System_Object)
-                    problem = $"it derives from {symbol.BaseType.ToDisplayString()} (the generator supplies the base class)";
+                string? problem = ClassProblem(symbol, syntax);
                 if (problem != null)
                 {
                     Report(DiagnosticDescriptors.InvalidClass, symbol.Name, problem);
@@ -68,6 +61,39 @@ namespace MobileNetGen.Generator
                 string accessibility = symbol.DeclaredAccessibility == Accessibility.Public ? "public" : "internal";
                 var request = new ClassRequest(ns, symbol.Name, accessibility, variant, weights, synthetic);
                 return new ParsedClass(request, location, new EquatableArray<DiagnosticInfo>(diagnostics.ToArray()));
+            }
+
+            /// <summary>A <c>[MobileNetSsd("entry")]</c> class → a <see cref="DetectorRequest"/> (or diagnostics).</summary>
+            public static ParsedDetector ParseDetector(GeneratorAttributeSyntaxContext context, CancellationToken ct)
+            {
+                var symbol = (INamedTypeSymbol)context.TargetSymbol;
+                var syntax = (ClassDeclarationSyntax)context.TargetNode;
+                var location = LocationInfo.From(syntax.Identifier.GetLocation());
+                ParsedDetector Fail(DiagnosticDescriptor d, params string[] args) =>
+                    new ParsedDetector(null, location, new EquatableArray<DiagnosticInfo>(new[] { DiagnosticInfo.Create(d, location, args) }));
+                string? problem = ClassProblem(symbol, syntax);
+                if (problem != null) return Fail(DiagnosticDescriptors.InvalidClass, symbol.Name, problem);
+                var attribute = context.Attributes[0];
+                string? weights = attribute.ConstructorArguments.Length == 1 ? attribute.ConstructorArguments[0].Value as string : null;
+                if (string.IsNullOrWhiteSpace(weights) || weights!.IndexOfAny(new[] { '/', '\\', ':' }) >= 0)
+                    return Fail(DiagnosticDescriptors.UnsupportedOption, symbol.Name,
+                        $"[MobileNetSsd(\"{weights}\")] needs the detector's weights entry, a file stem such as ssd_mobilenet_v1_0.75_300_coco_quant (not a path)");
+                string? ns = symbol.ContainingNamespace.IsGlobalNamespace ? null : symbol.ContainingNamespace.ToDisplayString();
+                string accessibility = symbol.DeclaredAccessibility == Accessibility.Public ? "public" : "internal";
+                return new ParsedDetector(new DetectorRequest(ns, symbol.Name, accessibility, weights.Trim()), location, EquatableArray<DiagnosticInfo>.Empty);
+            }
+
+            /// <summary>Why a class cannot receive a generated network, or null when it can.</summary>
+            private static string? ClassProblem(INamedTypeSymbol symbol, ClassDeclarationSyntax syntax)
+            {
+                if (!syntax.Modifiers.Any(SyntaxKind.PartialKeyword)) return "it is not declared partial";
+                if (symbol.ContainingType != null) return "it is nested in another type";
+                if (symbol.IsGenericType) return "it is generic";
+                if (symbol.IsStatic) return "it is static";
+                if (symbol.IsAbstract) return "it is abstract";
+                if (symbol.BaseType != null && symbol.BaseType.SpecialType != SpecialType.System_Object)
+                    return $"it derives from {symbol.BaseType.ToDisplayString()} (the generator supplies the base class)";
+                return null;
             }
         }
     }

@@ -12,7 +12,8 @@ using Microsoft.CodeAnalysis.Text;
 namespace MobileNetGen.Generator
 {
     /// <summary>
-    /// Generates a MobileNet v1 classifier for every <c>[MobileNet("α_res")] partial class</c>.
+    /// Generates a MobileNet v1 classifier for every <c>[MobileNet("α_res")] partial class</c>, and an SSD MobileNet v1
+    /// detector for every <c>[MobileNetSsd("entry")] partial class</c> (<see cref="DetectorPlanner"/>).
     /// Pipeline: <see cref="Parser"/> (class → <see cref="ClassRequest"/>) and the weights step (AdditionalFiles
     /// <c>*.mngweights</c>, the descriptions the MSBuild step writes of each weights file → <see cref="WeightsSource"/>,
     /// compared by content hash) feed the <see cref="Planner"/> (checks and every decision, cached unless the request or
@@ -23,6 +24,7 @@ namespace MobileNetGen.Generator
     public sealed partial class MobileNetGenerator : IIncrementalGenerator
     {
         public const string AttributeName = "MobileNetGen.MobileNetAttribute";
+        public const string DetectorAttributeName = "MobileNetGen.MobileNetSsdAttribute";
         /// <summary>Suffix of the weights descriptions the MSBuild step (build/MobileNetGen.targets) hands to the compiler.</summary>
         public const string WeightsSuffix = MobileNetGen.Model.WeightsDescription.Suffix;
 
@@ -33,6 +35,8 @@ namespace MobileNetGen.Generator
             public const string Weights = "Weights";
             public const string Plans = "Plans";
             public const string Settings = "Settings";
+            public const string Detectors = "Detectors";
+            public const string DetectorPlans = "DetectorPlans";
         }
 
         public void Initialize(IncrementalGeneratorInitializationContext context)
@@ -81,6 +85,44 @@ namespace MobileNetGen.Generator
             context.RegisterSourceOutput(settings, static (spc, s) =>
             {
                 foreach (var problem in s.Problems) spc.ReportDiagnostic(problem.ToDiagnostic());
+            });
+
+            // Detectors: [MobileNetSsd] classes, planned from their weights description the same way.
+            var detectors = context.SyntaxProvider
+                .ForAttributeWithMetadataName(DetectorAttributeName,
+                    static (node, _) => node is ClassDeclarationSyntax,
+                    static (ctx, ct) => Parser.ParseDetector(ctx, ct))
+                .WithTrackingName(TrackingNames.Detectors);
+            var detectorPlans = detectors
+                .Where(static p => p.Request != null)
+                .Select(static (p, _) => p.Request!)
+                .Combine(weights)
+                .Select(static (pair, ct) => DetectorPlanner.Plan(pair.Left, pair.Right, ct))
+                .WithTrackingName(TrackingNames.DetectorPlans);
+            context.RegisterSourceOutput(detectorPlans, static (spc, result) =>
+            {
+                if (result.Plan == null) return;
+                spc.AddSource(Emitter.DetectorHintName(result.Request, ".Weights.g.cs"), SourceText.From(Emitter.EmitDetectorWeights(result.Plan), Encoding.UTF8));
+            });
+            context.RegisterSourceOutput(detectorPlans.Combine(settings), static (spc, pair) =>
+            {
+                if (pair.Left.Plan == null) return;
+                spc.AddSource(Emitter.DetectorHintName(pair.Left.Request, ".g.cs"), SourceText.From(Emitter.EmitDetector(pair.Left.Plan, pair.Right), Encoding.UTF8));
+            });
+            var detectorProblems = detectorPlans
+                .Select(static (r, _) => (r.Request, r.Problems))
+                .Collect();
+            context.RegisterSourceOutput(detectors.Combine(detectorProblems), static (spc, pair) =>
+            {
+                var (p, all) = pair;
+                foreach (var d in p.Diagnostics) spc.ReportDiagnostic(d.ToDiagnostic());
+                if (p.Request == null) return;
+                foreach (var (request, list) in all)
+                {
+                    if (!request.Equals(p.Request)) continue;
+                    foreach (var problem in list) spc.ReportDiagnostic(problem.ToDiagnostic(p.Location));
+                    break;
+                }
             });
 
             // Diagnostics: the parser's own, plus the planner's problems placed at the class that asked.

@@ -27,3 +27,22 @@ public sealed class MobileNetAttribute : Attribute
     /// for measuring speed and size of variants without published weights. Results are labelled synthetic.</summary>
     public bool Synthetic { get; set; }
 }
+
+/// <summary>
+/// Put on a <c>partial class</c> to have the MobileNetGen source generator turn it into a complete SSD MobileNet v1 object
+/// detector, weights embedded, integer arithmetic exact to TensorFlow Lite:
+/// <code>
+/// [MobileNetSsd("ssd_mobilenet_v1_0.75_300_coco_quant")]
+/// public partial class CocoDetector { }
+/// </code>
+/// The weights come from the canonical detector file (<c>mobilenetgen import detect.tflite</c>) passed to the build as a
+/// <c>MobileNetWeights</c> item.
+/// </summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = false, Inherited = false)]
+public sealed class MobileNetSsdAttribute : Attribute
+{
+    /// <param name="weights">The detector's weights entry (file stem), e.g. <c>ssd_mobilenet_v1_0.75_300_coco_quant</c>.</param>
+    public MobileNetSsdAttribute(string weights) => Weights = weights;
+
+    public string Weights { get; }
+}

@@ -36,6 +36,9 @@ public sealed record MobileNetModelInfo(
     bool ImageNetLabels = true,
     string? WeightsResource = null)
 {
+    /// <summary>True for an integer network (<see cref="WeightsKind.GenuineUInt8"/>: a <c>QuantizedMobileNetClassifier</c>).</summary>
+    public bool Quantized => Weights == WeightsKind.GenuineUInt8;
+
     /// <summary>"genuine float", "genuine 8-bit weights" or "SYNTHETIC".</summary>
     public string WeightsLabel => MobileNetGen.Model.CanonicalWeights.KindLabel(WeightsKindName);
 

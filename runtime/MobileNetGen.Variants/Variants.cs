@@ -25,3 +25,9 @@ namespace MobileNetGen.Variants;
 [MobileNet("0.50_160_quant")] public partial class MobileNetV1_0_50_160_Quant { }
 [MobileNet("0.25_224_quant")] public partial class MobileNetV1_0_25_224_Quant { }
 [MobileNet("0.25_128_quant")] public partial class MobileNetV1_0_25_128_Quant { }
+
+/// <summary>
+/// SSD MobileNet v1 (α = 0.75, 300 × 300) trained on COCO, Google's uint8 detector (coco_ssd_mobilenet_v1_1.0_quant_2018_06_29):
+/// the integer backbone, extra feature layers and box / class predictors, then TFLite's detection post-processing.
+/// </summary>
+[MobileNetSsd("ssd_mobilenet_v1_0.75_300_coco_quant")] public partial class SsdMobileNetV1Coco { }

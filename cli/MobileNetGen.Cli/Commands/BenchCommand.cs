@@ -58,7 +58,7 @@ public static class BenchCommand
         if (string.Equals(t, "float", StringComparison.OrdinalIgnoreCase)) return AllVariants().ToList();
         if (string.Equals(t, "quant", StringComparison.OrdinalIgnoreCase)) return VariantCatalog.Quantized.ToList();
         var list = new List<VariantEntry>();
-        foreach (var name in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        foreach (var name in t.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
             var e = VariantLookup.Resolve(ctx, name);
             if (e == null) return null;
@@ -124,7 +124,7 @@ public static class BenchCommand
     /// </summary>
     public static Measurement Measure(VariantEntry entry, int threads, int iterations, int warmup, bool onnx, Action? onRun = null)
     {
-        if (entry.Info.Weights == WeightsKind.GenuineUInt8) return MeasureQuantized(entry, threads, iterations, warmup, onnx, onRun);
+        if (entry.Info.Quantized) return MeasureQuantized(entry, threads, iterations, warmup, onnx, onRun);
         using var classifier = entry.Create(new MobileNetOptions { Threads = threads });
         float[] input = LatencyMeter.FixedInput(classifier.InputLength);
         float[] logits = new float[classifier.NumClasses];
@@ -172,7 +172,7 @@ public static class BenchCommand
             {
                 string name = m.Entry.ShortName;
                 string weights = m.Entry.Info.WeightsKindName;
-                bool integer = m.Entry.Info.Weights == WeightsKind.GenuineUInt8;
+                bool integer = m.Entry.Info.Quantized;
                 rows.Add(Row(name, EngineMobileNetGen, m.Threads, m.MobileNetGen, m.Entry.Info.Macs, weights, peak, machine, integer));
                 if (m.OnnxRuntime is { } o) rows.Add(Row(name, EngineOnnxRuntime, m.Threads, o, m.Entry.Info.Macs, weights, peak, machine, integer));
                 if (m.Float is { } f && m.FloatEntry is { } fe)
@@ -203,7 +203,7 @@ public static class BenchCommand
         table.AddColumn(new TableColumn("GFLOP/s").RightAligned())
              .AddColumn(new TableColumn("% of peak").RightAligned())
              .AddColumn(new TableColumn("alloc B/inf.").RightAligned());
-        foreach (var m in results.Where(m => m.Entry.Info.Weights != WeightsKind.GenuineUInt8))
+        foreach (var m in results.Where(m => !m.Entry.Info.Quantized))
         {
             var s = m.MobileNetGen;
             var cells = new List<string>
@@ -231,7 +231,7 @@ public static class BenchCommand
             " the worker threads of --threads > 1 are shown allocation-free by the test suite).");
         if (results.Any(m => m.Entry.Info.Weights == WeightsKind.Synthetic))
             c.MarkupLine("[bold red]SYNTHETIC[/] weights (α = 1.0): stand-ins with the real shapes, so the speed is real; they classify nothing.");
-        WriteIntegerTable(c, results.Where(m => m.Entry.Info.Weights == WeightsKind.GenuineUInt8).ToList(), noOnnx);
+        WriteIntegerTable(c, results.Where(m => m.Entry.Info.Quantized).ToList(), noOnnx);
         return ExitCodes.Ok;
     }
 

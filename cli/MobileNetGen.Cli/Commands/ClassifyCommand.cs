@@ -83,7 +83,9 @@ public static class ClassifyCommand
                 if (model is QuantizedMobileNetClassifier)
                 {
                     var isa = MobileNetGen.Runtime.Kernels.Quantized.QuantizedKernels.Resolve(model.SimdPath);
-                    console.WriteLine($"integer isa: {isa} (dot-product instruction: {(MobileNetGen.Runtime.Kernels.Quantized.QuantizedKernels.IsNative(isa) ? "hardware" : "none used")})");
+                    bool dot = isa is MobileNetGen.Runtime.Kernels.Quantized.QuantizedIsa.Vector128Dot or MobileNetGen.Runtime.Kernels.Quantized.QuantizedIsa.Vector256Vnni;
+                    string how = !dot ? "none used" : MobileNetGen.Runtime.Kernels.Quantized.QuantizedKernels.IsNative(isa) ? "hardware" : "emulated";
+                    console.WriteLine($"integer isa: {isa} (dot-product instruction: {how})");
                 }
                 console.WriteLine($"model: {info.Name}, {info.NumClasses} classes, {info.Macs:N0} MACs, {info.Parameters:N0} parameters, created in {Ms(load.Elapsed)}");
             }

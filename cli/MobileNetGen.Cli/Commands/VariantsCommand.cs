@@ -57,6 +57,7 @@ public static class VariantsCommand
             v.ToString(),
             entry?.Name ?? v.FileStem,
             extra,
+            v.Quantized ? "uint8" : "float",
             v.Alpha,
             v.Resolution,
             arch.Macs,

@@ -45,11 +45,13 @@ public sealed record EvalJson(
 /// (1001 classes); the published figures are the TF-slim table's, converted from millions to plain counts.
 /// <paramref name="Extra"/> marks entries beyond the 16 variants (the 2018 TFLite re-release, custom models an app registered);
 /// <paramref name="Labels"/> is <c>imagenet</c> or <c>custom</c> (a fine-tuned head: MACs and parameters use its class count).
+/// <paramref name="Precision"/> is <c>float</c> (float kernels, whatever the file stores) or <c>uint8</c> (the integer network).
 /// </summary>
 public sealed record VariantJson(
     string Variant,
     string Name,
     bool Extra,
+    string Precision,
     double Alpha,
     int Resolution,
     long Macs,

@@ -89,7 +89,6 @@ public sealed class QuantizedConcatenation
         _innerSizes = new int[inputs.Count];
         _tables = new byte[inputs.Count][];
         long total = 0;
-        float inverseOutputScale = 1f / output.Scale;
         for (int i = 0; i < inputs.Count; i++)
         {
             Quantization.Require(inputs[i], $"{nameof(inputs)}[{i}]");
@@ -97,19 +96,36 @@ public sealed class QuantizedConcatenation
             _innerSizes[i] = checked(axisSizes[i] * innerSize);
             total += (long)_innerSizes[i] * outerSize;
             if (inputs[i] == output) continue;
-            float scale = inputs[i].Scale * inverseOutputScale;
-            float bias = -inputs[i].ZeroPoint * scale;
-            var table = new byte[256];
-            for (int q = 0; q <= 255; q++)
-            {
-                int value = (int)MathF.Round(q * scale + bias, MidpointRounding.AwayFromZero) + output.ZeroPoint;
-                table[q] = (byte)Math.Clamp(value, 0, 255);
-            }
-            _tables[i] = table;
+            _tables[i] = RequantizationTable(inputs[i], output);
         }
         if (total > int.MaxValue) throw new ArgumentException("the concatenated tensor is larger than 2 GiB");
         OutputLength = (int)total;
         Output = output;
+    }
+
+    /// <summary>
+    /// The 256 results of requantizing one input byte from <paramref name="input"/> to <paramref name="output"/> as
+    /// ConcatenationWithScaling does (the identity when they are equal, where TFLite copies).
+    /// </summary>
+    public static byte[] RequantizationTable(Quantization input, Quantization output)
+    {
+        Quantization.Require(input, nameof(input));
+        Quantization.Require(output, nameof(output));
+        var table = new byte[256];
+        if (input == output)
+        {
+            for (int q = 0; q <= 255; q++) table[q] = (byte)q;
+            return table;
+        }
+        float inverseOutputScale = 1f / output.Scale;
+        float scale = input.Scale * inverseOutputScale;
+        float bias = -input.ZeroPoint * scale;
+        for (int q = 0; q <= 255; q++)
+        {
+            int value = (int)MathF.Round(q * scale + bias, MidpointRounding.AwayFromZero) + output.ZeroPoint;
+            table[q] = (byte)Math.Clamp(value, 0, 255);
+        }
+        return table;
     }
 
     public Quantization Output { get; }

@@ -21,15 +21,18 @@ public class VariantsCommandTests
     public void Json_ListsThe16VariantsAndTheExtraEntry()
     {
         var rows = Rows();
-        var main = rows.Where(r => !r.GetProperty("extra").GetBoolean()).ToArray();
+        var main = rows.Where(r => !r.GetProperty("extra").GetBoolean() && r.GetProperty("precision").GetString() == "float").ToArray();
         Assert.Equal(16, main.Length);
+        var quant = rows.Where(r => r.GetProperty("precision").GetString() == "uint8").ToArray();
+        Assert.Equal(VariantName.PublishedQuantized.Select(v => v.ToString()), quant.Select(r => r.GetProperty("variant").GetString()));
+        Assert.All(quant, r => Assert.Equal("genuine-uint8", r.GetProperty("weights").GetString()));
         Assert.Equal(VariantName.All.Select(v => v.ToString()), main.Select(r => r.GetProperty("variant").GetString()));
         // Custom models registered by other tests (CustomModel/) are extra entries too: only the ImageNet extra counts here.
         var extra = Assert.Single(rows, r => r.GetProperty("extra").GetBoolean() && r.GetProperty("labels").GetString() == "imagenet");
         Assert.Equal("mobilenet_v1_0.25_224_tflite2018", extra.GetProperty("name").GetString());
         Assert.Equal("genuine-float", extra.GetProperty("weights").GetString());
         foreach (var r in rows)
-            foreach (string key in new[] { "variant", "alpha", "resolution", "macs", "params", "published_macs", "published_params", "top1_published", "top5_published", "weights", "source" })
+            foreach (string key in new[] { "variant", "precision", "alpha", "resolution", "macs", "params", "published_macs", "published_params", "top1_published", "top5_published", "weights", "source" })
                 Assert.True(r.TryGetProperty(key, out _), key);
     }
 

@@ -1,3 +1,4 @@
+using MobileNetGen.Model;
 using MobileNetGen.Runtime;
 using MobileNetGen.Runtime.Imaging;
 using MobileNetGen.Tests.Reference;
@@ -55,19 +56,21 @@ internal static class Compare
 /// </summary>
 public class ForwardPassTests(ITestOutputHelper output)
 {
+    /// <summary>The float entries (the uint8 ones have their own tests: GeneratedQuantizedTests, QuantizedOnnxTests).</summary>
     public static TheoryData<string> AllEntries()
     {
         var data = new TheoryData<string>();
-        foreach (var e in VariantCatalog.BuiltIn) data.Add(e.Name);
+        foreach (var e in VariantCatalog.BuiltIn.Where(e => !e.Info.Quantized)) data.Add(e.Name);
         return data;
     }
 
     [Fact]
-    public void Catalog_has_17_entries_16_variants_plus_tflite2018()
+    public void Catalog_has_22_entries_16_variants_tflite2018_and_5_uint8()
     {
         // BuiltIn: other tests register custom models into the process-wide catalog.
-        Assert.Equal(17, VariantCatalog.BuiltIn.Count);
-        Assert.Equal(16, VariantCatalog.BuiltIn.Select(e => e.Variant).Distinct().Count());
+        Assert.Equal(22, VariantCatalog.BuiltIn.Count);
+        Assert.Equal(VariantName.PublishedQuantized.Select(v => v.ToString()), VariantCatalog.BuiltIn.Where(e => e.Info.Quantized).Select(e => e.Variant));
+        Assert.Equal(16, VariantCatalog.BuiltIn.Where(e => !e.Info.Quantized).Select(e => e.Variant).Distinct().Count());
         Assert.Contains(VariantCatalog.BuiltIn, e => e.Name == "mobilenet_v1_0.25_224_tflite2018");
         Assert.Equal(4, VariantCatalog.BuiltIn.Count(e => e.Info.Weights == WeightsKind.Synthetic));
     }

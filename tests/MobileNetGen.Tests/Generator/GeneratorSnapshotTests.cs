@@ -8,7 +8,7 @@ namespace MobileNetGen.Tests.Generator;
 
 /// <summary>
 /// Baseline tests of the generated code, in the style of the Regex and System.Text.Json generators: the full text the
-/// generator writes for one float, one 8-bit, one synthetic and one uint8 entry is pinned in <c>Generator/Snapshots/*.g.cs.txt</c>,
+/// generator writes for one float, one 8-bit, one synthetic and one uint8 entry, and the SSD detector, is pinned in <c>Generator/Snapshots/*.g.cs.txt</c>,
 /// so that every change of the emitted code shows up in review as a diff of those files.
 /// </summary>
 /// <remarks>
@@ -27,6 +27,7 @@ public class GeneratorSnapshotTests(ITestOutputHelper output)
         { "EightBitNet", "MobileNet(\"0.50_160\")", "mobilenet_v1_0.50_160" },
         { "SyntheticNet", "MobileNet(\"1.0_224\", Synthetic = true)", null },
         { "QuantizedNet", "MobileNet(\"0.25_128_quant\")", "mobilenet_v1_0.25_128_quant" },
+        { "CocoDetector", "MobileNetSsd(\"ssd_mobilenet_v1_0.75_300_coco_quant\")", "ssd_mobilenet_v1_0.75_300_coco_quant" },
     };
 
     [Theory]

@@ -52,6 +52,8 @@ internal sealed class ReferenceSsd
         public int OutputWidth => OutputShape.Dims(2);
         public int OutputChannels => OutputShape.Dims(3);
         public int OutputLength => OutputShape.FlatSize;
+        /// <summary>Multiply-accumulates: each output pixel reads the whole filter (conv: O·H·W·I; depthwise: H·W·C).</summary>
+        public long Macs => (long)OutputHeight * OutputWidth * FilterShape.FlatSize;
     }
 
     /// <summary>One head: feature map, predictors, anchors per cell (from the JSON; the rows are computed here).</summary>
