@@ -33,6 +33,23 @@ public static class CanonicalWeightsSource
         return SafeTensorsFile.Read(File.ReadAllBytes(Path.Combine(folder, file)));
     }
 
+    /// <summary>The canonical file of a generated detector: the one embedded in its assembly, else <c>weights/{Info.Name}.safetensors</c>.</summary>
+    public static SafeTensorsFile For(MobileNetGen.Runtime.Detection.MobileNetDetector detector)
+    {
+        ArgumentNullException.ThrowIfNull(detector);
+        using (var embedded = detector.OpenWeightsFile())
+            if (embedded != null)
+            {
+                var bytes = new byte[embedded.Length];
+                embedded.ReadExactly(bytes);
+                return SafeTensorsFile.Read(bytes);
+            }
+        string file = detector.Info.Name + ".safetensors";
+        string folder = FindWeightsFolder(file)
+            ?? throw new FileNotFoundException($"weights/{file} was not found above {AppContext.BaseDirectory} or {Directory.GetCurrentDirectory()} (pass --no-onnx)", file);
+        return SafeTensorsFile.Read(File.ReadAllBytes(Path.Combine(folder, file)));
+    }
+
     /// <summary>The first <c>weights/</c> folder holding <paramref name="file"/> above the tool's folder or the current directory.</summary>
     public static string? FindWeightsFolder(string file)
     {

@@ -14,9 +14,14 @@ public static class VariantProgress
     /// entry and a callback to call after each of its <paramref name="stepsPerEntry"/> steps (timed runs).
     /// </summary>
     /// <param name="verb">What is being done, for the bar and the lines ("bench", "measuring").</param>
-    public static List<T> ForEach<T>(CliContext ctx, string verb, IReadOnlyList<VariantEntry> entries, int stepsPerEntry, Func<VariantEntry, Action?, T> work)
+    public static List<T> ForEach<T>(CliContext ctx, string verb, IReadOnlyList<VariantEntry> entries, int stepsPerEntry, Func<VariantEntry, Action?, T> work) =>
+        ForEachItem(ctx, verb, entries.Select(e => e.ShortName).ToList(), stepsPerEntry, (i, onRun) => work(entries[i], onRun));
+
+    /// <summary>As <see cref="ForEach{T}"/> for items that are not catalog entries (the detector's thread counts): <paramref name="work"/>
+    /// gets the item's index; <paramref name="names"/> label the bar and the lines.</summary>
+    public static List<T> ForEachItem<T>(CliContext ctx, string verb, IReadOnlyList<string> names, int stepsPerEntry, Func<int, Action?, T> work)
     {
-        var results = new List<T>(entries.Count);
+        var results = new List<T>(names.Count);
         if (ctx.Interactive)
         {
             ctx.ErrorConsole.Progress()
@@ -24,20 +29,20 @@ public static class VariantProgress
                 .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
                 .Start(pc =>
                 {
-                    var task = pc.AddTask(verb, maxValue: Math.Max(1, entries.Count * stepsPerEntry));
-                    foreach (var e in entries)
+                    var task = pc.AddTask(verb, maxValue: Math.Max(1, names.Count * stepsPerEntry));
+                    for (int i = 0; i < names.Count; i++)
                     {
-                        task.Description = Markup.Escape($"{verb} {e.ShortName}");
-                        results.Add(work(e, () => task.Increment(1)));
+                        task.Description = Markup.Escape($"{verb} {names[i]}");
+                        results.Add(work(i, () => task.Increment(1)));
                     }
                 });
         }
         else
         {
-            for (int i = 0; i < entries.Count; i++)
+            for (int i = 0; i < names.Count; i++)
             {
-                results.Add(work(entries[i], null));
-                ctx.Error.WriteLine($"{verb}: {entries[i].ShortName} done ({i + 1}/{entries.Count})");
+                results.Add(work(i, null));
+                ctx.Error.WriteLine($"{verb}: {names[i]} done ({i + 1}/{names.Count})");
             }
         }
         return results;

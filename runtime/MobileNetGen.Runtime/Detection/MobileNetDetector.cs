@@ -74,6 +74,11 @@ public abstract unsafe class MobileNetDetector : IDisposable
     public int Threads => _runner.Threads;
     public long WorkspaceBytes { get; }
 
+    /// <summary>The canonical weights file embedded in the detector's assembly (exactly the weights it runs), or null when the
+    /// build embedded none. The caller disposes the stream.</summary>
+    public Stream? OpenWeightsFile() =>
+        Info.WeightsResource is string name ? GetType().Assembly.GetManifestResourceStream(name) : null;
+
     /// <summary>The model input's width and height (300 × 300).</summary>
     public int InputWidth => Info.InputWidth;
     public int InputHeight => Info.InputHeight;

@@ -391,4 +391,70 @@ public class GeneratorDiagnosticsTests(ITestOutputHelper output)
             Assert.True(first[i].SourceText.ToString() == second[i].SourceText.ToString(), $"{first[i].HintName} differs between two runs");
         }
     }
+
+    // ---- SSD detectors -------------------------------------------------------------------------------------------------
+
+    private const string SsdStem = "ssd_mobilenet_v1_0.75_300_coco_quant";
+
+    [Fact]
+    public void A_detector_without_its_weights_file_is_MNG0002_at_the_class()
+    {
+        string source = Source($"MobileNetSsd(\"{SsdStem}\")");
+        var (diagnostics, sources, _) = Run(source, Weights128());
+        var d = Only(diagnostics, "MNG0002");
+        Assert.Contains(SsdStem, d.GetMessage(CultureInfo.InvariantCulture));
+        AssertAtClassIdentifier(d, source);
+        Assert.Empty(sources);
+    }
+
+    [Fact]
+    public void A_detector_given_a_classifier_file_is_MNG0004()
+    {
+        var text = InMemoryAdditionalText.Weights(SsdStem, GeneratorHarness.WeightsBytes("mobilenet_v1_0.25_128_quant"));
+        var (diagnostics, sources, _) = Run(Source($"MobileNetSsd(\"{SsdStem}\")"), text);
+        AssertOneMalformedWeightsError("classifier file for a detector", diagnostics);
+        Assert.Empty(sources);
+    }
+
+    [Theory]
+    [MemberData(nameof(HostileWeights))]
+    public void Hostile_detector_weights_give_an_error_diagnostic_never_a_generator_exception(string what, byte[] file)
+    {
+        var (diagnostics, sources, _) = Run(Source($"MobileNetSsd(\"{SsdStem}\")"), InMemoryAdditionalText.Weights(SsdStem, file));
+        AssertOneMalformedWeightsError(what, diagnostics);
+        Assert.Empty(sources);
+    }
+
+    [Fact]
+    public void A_detector_tensor_with_a_wrong_shape_is_MNG0004_naming_it()
+    {
+        var original = SafeTensorsFile.Read(GeneratorHarness.WeightsBytes(SsdStem));
+        const string victim = "class3.weight";
+        var tensors = original.Tensors.Select(t =>
+            t.Name != victim ? t : new Tensor(t.Name, t.DType, new[] { t.Shape[0], t.Shape[1], t.Shape[2], t.Shape[3] - 1 },
+                t.Data.AsSpan(0, t.Data.Length / t.Shape[3] * (t.Shape[3] - 1)).ToArray())).ToList();
+        byte[] modified = new SafeTensorsFile(original.Metadata, tensors).Write();
+        var (diagnostics, sources, _) = Run(Source($"MobileNetSsd(\"{SsdStem}\")"), InMemoryAdditionalText.Weights(SsdStem, modified));
+        AssertOneMalformedWeightsError("class3 with one output channel less", diagnostics);
+        Assert.Contains("class3", diagnostics[0].GetMessage(CultureInfo.InvariantCulture));
+        Assert.Empty(sources);
+    }
+
+    [Theory]
+    [InlineData("public class Net { }", "partial")]
+    [InlineData("public partial struct Net { }", null)]
+    public void An_invalid_detector_class_is_MNG0005(string declaration, string? reason)
+    {
+        var (diagnostics, sources, _) = Run(Source($"MobileNetSsd(\"{SsdStem}\")", declaration),
+            InMemoryAdditionalText.Weights(SsdStem, GeneratorHarness.WeightsBytes(SsdStem)));
+        if (declaration.Contains("struct"))
+        {
+            // [MobileNetSsd] is AttributeTargets.Class: the compiler refuses it (CS0592); the generator adds nothing.
+            Assert.Empty(sources);
+            return;
+        }
+        var d = Only(diagnostics, "MNG0005");
+        Assert.Contains(reason!, d.GetMessage(CultureInfo.InvariantCulture));
+        Assert.Empty(sources);
+    }
 }

@@ -113,13 +113,19 @@ public class ConcurrencyTests(ITestOutputHelper output)
         // Process-wide, so the workers count too (this collection runs alone); the least of a few windows, in case the
         // runtime itself allocates meanwhile: a window with nothing allocated proves the inference path allocates nothing.
         long least = long.MaxValue;
-        for (int attempt = 0; attempt < 5 && least != 0; attempt++)
+        // On a loaded machine the tiering worker, delayed, recompiles (and allocates) late: pause between windows so it can finish.
+        int windows = 0;
+        for (; windows < 20 && least != 0; windows++)
         {
+            if (windows > 0) Thread.Sleep(100);
+            // Finalizers of objects other tests left (Roslyn compilations, images) run on their own thread and allocate.
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
             long before = GC.GetTotalAllocatedBytes(precise: true);
             for (int i = 0; i < 20; i++) classifier.Run(input, logits);
             least = Math.Min(least, GC.GetTotalAllocatedBytes(precise: true) - before);
         }
-        Assert.True(least == 0, $"20 threaded Run calls allocated {least} bytes process-wide in the quietest of 5 windows");
+        Assert.True(least == 0, $"20 threaded Run calls allocated {least} bytes process-wide in the quietest of {windows} windows");
     }
 
     [Fact]
