@@ -56,6 +56,17 @@ internal static class OnnxProto
         return t;
     }
 
+    public static TensorProto Int64Tensor(string name, long[] dims, long[] values)
+    {
+        CheckCount(name, dims, values.Length);
+        var t = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Int64 };
+        t.Dims.AddRange(dims);
+        var bytes = new byte[values.Length * 8];
+        Buffer.BlockCopy(values, 0, bytes, 0, bytes.Length);
+        t.RawData = ByteString.CopyFrom(bytes);
+        return t;
+    }
+
     private static void CheckCount(string name, long[] dims, int count)
     {
         long n = 1;

@@ -4,6 +4,7 @@ using Google.Protobuf;
 using MobileNetGen.Importers.Onnx;
 using MobileNetGen.Model;
 using static MobileNetGen.Importers.Exporters.OnnxProto;
+using static MobileNetGen.Importers.Exporters.QuantizedOnnxGraph;
 
 namespace MobileNetGen.Importers.Exporters;
 
@@ -142,89 +143,17 @@ public static class QuantizedOnnxExporter
         return sb.ToString();
     }
 
-    /// <summary>A tensor's scale (float scalar) and zero point (uint8 scalar) initializers, <c>{prefix}.scale</c> and <c>{prefix}.zero_point</c>.</summary>
-    private static void AddParams(GraphProto graph, string prefix, QuantParams p)
-    {
-        graph.Initializer.Add(FloatTensor(prefix + ".scale", Array.Empty<long>(), new[] { p.Scale }));
-        graph.Initializer.Add(UInt8Tensor(prefix + ".zero_point", Array.Empty<long>(), new[] { checked((byte)p.ZeroPoint) }));
-    }
-
-    /// <summary>
-    /// The fused activation: a uint8 Clip to [quantize(0), quantize(6)] (TFLite's <c>CalculateActivationRangeUint8</c>) where
-    /// that is narrower than 0..255; the QLinear ops' own saturation covers the rest. Returns the activation's name.
-    /// </summary>
-    private static string Clamp(GraphProto graph, string layer, string input, QuantizedActivation activation, QuantParams output)
-    {
-        var (min, max) = QuantizationMath.CalculateActivationRangeUint8(activation, output.Scale, output.ZeroPoint);
-        if (min <= 0 && max >= 255) return input;
-        string lo = layer + ".clip.min", hi = layer + ".clip.max", clamped = layer + ".clamped";
-        graph.Initializer.Add(UInt8Tensor(lo, Array.Empty<long>(), new[] { (byte)Math.Max(min, 0) }));
-        graph.Initializer.Add(UInt8Tensor(hi, Array.Empty<long>(), new[] { (byte)Math.Min(max, 255) }));
-        graph.Node.Add(Node("Clip", layer + ".clip", new[] { input, lo, hi }, clamped));
-        return clamped;
-    }
-
-    /// <summary>QLinearConv (+ Clip). Returns the name of the layer's output.</summary>
+    /// <summary>QLinearConv (+ Clip) of a classifier layer. Returns the name of the layer's output.</summary>
     private static string AddConv(GraphProto graph, SafeTensorsFile weights, QuantizedConvLayer q, LayerSpec l, string x)
     {
         byte[] k = (weights.Find(CanonicalWeights.Kernel(l)) ?? throw new WeightsFormatException($"tensor '{CanonicalWeights.Kernel(l)}' is missing")).Data; // HWIO
         int[] bias = (weights.Find(CanonicalWeights.Bias(l)) ?? throw new WeightsFormatException($"tensor '{CanonicalWeights.Bias(l)}' is missing")).ToInt32s();
-        byte[] w = new byte[k.Length];
-        long[] dims;
-        int group = 1, kh;
-        switch (l.Kind)
+        var kind = l.Kind switch
         {
-            case LayerKind.Conv3x3:
-            {
-                int cin = l.InC, cout = l.OutC; // HWIO [3,3,Cin,Cout] → OIHW [Cout,Cin,3,3]
-                for (int h = 0; h < 3; h++)
-                    for (int ww = 0; ww < 3; ww++)
-                        for (int i = 0; i < cin; i++)
-                            for (int o = 0; o < cout; o++)
-                                w[((o * cin + i) * 3 + h) * 3 + ww] = k[((h * 3 + ww) * cin + i) * cout + o];
-                dims = new long[] { cout, cin, 3, 3 };
-                kh = 3;
-                break;
-            }
-            case LayerKind.Depthwise3x3:
-            {
-                int c = l.InC; // HWIO [3,3,C,1] → [C,1,3,3], group = C
-                for (int h = 0; h < 3; h++)
-                    for (int ww = 0; ww < 3; ww++)
-                        for (int ch = 0; ch < c; ch++)
-                            w[(ch * 3 + h) * 3 + ww] = k[(h * 3 + ww) * c + ch];
-                dims = new long[] { c, 1, 3, 3 };
-                group = c;
-                kh = 3;
-                break;
-            }
-            default:
-            {
-                int cin = l.InC, cout = l.OutC; // [1,1,Cin,Cout] → [Cout,Cin,1,1]
-                for (int i = 0; i < cin; i++)
-                    for (int o = 0; o < cout; o++)
-                        w[o * cin + i] = k[i * cout + o];
-                dims = new long[] { cout, cin, 1, 1 };
-                kh = 1;
-                break;
-            }
-        }
-        string p = l.Name;
-        AddParams(graph, p + ".input", q.Input);
-        AddParams(graph, p + ".weight", q.Weight);
-        AddParams(graph, p + ".output", q.Output);
-        graph.Initializer.Add(UInt8Tensor(p + ".weight", dims, w));
-        graph.Initializer.Add(Int32Tensor(p + ".bias", new long[] { l.OutC }, bias));
-        string conv = p + ".conv";
-        graph.Node.Add(Node("QLinearConv", p,
-            new[] { x, p + ".input.scale", p + ".input.zero_point", p + ".weight", p + ".weight.scale", p + ".weight.zero_point",
-                    p + ".output.scale", p + ".output.zero_point", p + ".bias" }, conv,
-            Ints("dilations", 1, 1),
-            Int("group", group),
-            Ints("kernel_shape", kh, kh),
-            // ONNX pads: [x1_begin, x2_begin, x1_end, x2_end] = [top, left, bottom, right]; 0 for the 1×1 layers.
-            Ints("pads", l.PadTop, l.PadLeft, l.PadBottom, l.PadRight),
-            Ints("strides", l.Stride, l.Stride)));
-        return Clamp(graph, p, conv, q.Activation, q.Output);
+            LayerKind.Conv3x3 => QuantizedConvKind.Conv3x3,
+            LayerKind.Depthwise3x3 => QuantizedConvKind.Depthwise3x3,
+            _ => QuantizedConvKind.Pointwise, // pointwise and the logits (1×1 on the pooled map)
+        };
+        return QuantizedOnnxGraph.AddConv(graph, l.Name, x, q, kind, l.InC, l.OutC, l.Stride, l.PadTop, l.PadLeft, l.PadBottom, l.PadRight, k, bias);
     }
 }
