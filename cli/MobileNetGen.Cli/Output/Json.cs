@@ -142,6 +142,32 @@ public sealed record ChooseJson(
     ChooseConstraintsJson Constraints,
     MobileNetGen.Measurement.MachineInfo Machine);
 
+/// <summary>
+/// One row of <c>bench --detector --json</c>: the detector on a <paramref name="FrameWidth"/> × <paramref name="FrameHeight"/> RGB24
+/// frame with <paramref name="Threads"/> threads; end-to-end medians, the stages' medians (resize, backbone, heads, post-processing),
+/// managed bytes per inference, and ONNX Runtime's median on the same uint8 network (null with <c>--no-onnx</c>) with the count of
+/// its output bytes that differ from ours.
+/// </summary>
+public sealed record DetectorBenchJson(
+    string Detector,
+    int Threads,
+    string Simd,
+    int FrameWidth,
+    int FrameHeight,
+    double MedianMs,
+    double P10Ms,
+    double P90Ms,
+    long AllocatedBytes,
+    long Macs,
+    double ResizeMs,
+    double BackboneMs,
+    double HeadsMs,
+    double PostprocessingMs,
+    double? OnnxRuntimeMedianMs,
+    int? OnnxRuntimeBytesDiffering,
+    int Iterations,
+    string Cpu);
+
 /// <summary>Source-generated System.Text.Json metadata (no reflection: trimming and NativeAOT safe), snake_case names.</summary>
 [JsonSourceGenerationOptions(
     PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
@@ -153,6 +179,7 @@ public sealed record ChooseJson(
 [JsonSerializable(typeof(List<BenchJson>))]
 [JsonSerializable(typeof(ChooseJson))]
 [JsonSerializable(typeof(ProfileJson))]
+[JsonSerializable(typeof(List<DetectorBenchJson>))]
 public sealed partial class CliJsonContext : JsonSerializerContext
 {
 }
@@ -174,6 +201,7 @@ public static class Json
     public static string Serialize(List<BenchJson> value) => JsonSerializer.Serialize(value, Context.ListBenchJson);
     public static string Serialize(ChooseJson value) => JsonSerializer.Serialize(value, Context.ChooseJson);
     public static string Serialize(ProfileJson value) => JsonSerializer.Serialize(value, Context.ProfileJson);
+    public static string Serialize(List<DetectorBenchJson> value) => JsonSerializer.Serialize(value, Context.ListDetectorBenchJson);
 
     /// <summary>Rounds a probability or fraction for output (6 decimals: no float-to-double noise).</summary>
     public static double Round(double value) => Math.Round(value, 6);

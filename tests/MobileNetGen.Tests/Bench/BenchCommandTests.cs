@@ -38,6 +38,32 @@ public class BenchCommandTests
     }
 
     [Fact]
+    public void Detector_bench_reports_one_and_two_threads_with_the_stages_and_no_allocation()
+    {
+        var r = CliRunner.Run("bench", "--detector", "--iterations", "3", "--warmup", "1", "--json");
+        Assert.True(r.ExitCode == 0, r.ToString());
+        using var doc = JsonDocument.Parse(r.Stdout);
+        var rows = doc.RootElement.EnumerateArray().ToList();
+        Assert.Equal(new[] { 1, 2 }, rows.Select(x => x.GetProperty("threads").GetInt32()).ToArray());
+        foreach (var row in rows)
+        {
+            Assert.Equal("ssd_mobilenet_v1_0.75_300_coco_quant", row.GetProperty("detector").GetString());
+            Assert.Equal(0, row.GetProperty("allocated_bytes").GetInt64()); // DetectRgb24 allocates nothing per call
+            foreach (var stage in new[] { "resize_ms", "backbone_ms", "heads_ms", "postprocessing_ms", "median_ms", "onnx_runtime_median_ms" })
+                Assert.True(row.GetProperty(stage).GetDouble() > 0, $"{stage} missing or zero: {row}");
+            // ORT requantizes in float: some output bytes differ, a few percent at most (DetectorOnnxTests bounds them per tensor).
+            int differing = row.GetProperty("onnx_runtime_bytes_differing").GetInt32();
+            Assert.InRange(differing, 0, (1917 * 95) / 10);
+            Assert.Equal(728_036_496, row.GetProperty("macs").GetInt64());
+        }
+
+        var table = CliRunner.Run("bench", "--detector", "--iterations", "2", "--warmup", "0", "--no-onnx", "--threads", "3");
+        Assert.True(table.ExitCode == 0, table.ToString());
+        foreach (var word in new[] { "backbone", "heads", "post-processing", "resize", "alloc B/inf." }) Assert.Contains(word, table.Stdout);
+        Assert.DoesNotContain("ONNX Runtime ms", table.Stdout);
+    }
+
+    [Fact]
     public void Fma_peak_is_positive_at_the_widest_accelerated_path()
     {
         var peak = FmaPeak.Measure(milliseconds: 50);
