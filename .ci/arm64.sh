@@ -7,6 +7,9 @@
 #   - classify --json on the demo photos (shared/images/demo) for the genuine 0.25_224 and 0.75_224 variants: same top-5
 #     as x64, probabilities within 1e-4 (NativeAOT: all photos; JIT, whose emulated start-up is slow: five of them);
 #   - eval --limit 50 on the dev photos with 0.25_224 (NativeAOT): same top-1 and top-5 counts as x64;
+#   - detect --json (the uint8 SSD detector, NativeAOT) on three demo photos, cats_and_dogs.jpg among them, on qemu's
+#     "max" (dot-product instructions) and Cortex-A53 models: every detection (class, score, box) identical to x64's, as
+#     the integer network is bit-exact on every ISA;
 #   - the C test (tests/native) cross-compiled with clang against the arm64 libmobilenet.a and libmobilenet.so.
 # Installs its Debian packages itself when missing. Needs ../shared (photos) like the tests. Emulated timings mean nothing.
 # Ends with the plain line "arm64: N passed, N failed" and exits non-zero on any failure.
@@ -23,6 +26,7 @@ dev=$shared/images/imagenet-sample-dev
 sysroot=/usr/aarch64-linux-gnu
 variants="0.25_224 0.75_224"
 eval_variant=0.25_224
+detect_photos="$demo/cats_and_dogs.jpg $demo/burger.jpg $demo/parrot.jpg"
 packages="qemu-user-static libc6-arm64-cross libstdc++6-arm64-cross libgcc-s1-arm64-cross libc6-dev-arm64-cross libgcc-12-dev-arm64-cross clang lld"
 rm -rf "$out"; mkdir -p "$out"
 passed=0; failed=0; start=$(date +%s)
@@ -85,6 +89,34 @@ sys.exit(1 if bad else 0)
 EOF
 }
 
+# compare_detect X64_JSON ARM_JSON COUNT: detect --json outputs; COUNT images, each with x64's detections exactly (class,
+# label, score, pixel and normalized box: the JSON carries every float exactly), the arm64 simd field Vector128, and
+# cats_and_dogs.jpg listing a cat and a dog.
+compare_detect() {
+  python3 - "$@" <<'EOF'
+import json, sys
+x64 = {r["image"]: r for r in json.load(open(sys.argv[1]))}
+arm = json.load(open(sys.argv[2]))
+want = int(sys.argv[3])
+bad = []
+if len(arm) != want: bad.append(f"{len(arm)} images, expected {want}")
+for r in arm:
+    name = r["image"].rsplit("/", 1)[-1]
+    ref = x64.get(r["image"])
+    if ref is None: bad.append(f"{name}: not in the x64 results"); continue
+    same = r["detections"] == ref["detections"] and (r["width"], r["height"]) == (ref["width"], ref["height"])
+    labels = [d["label"] for d in r["detections"]]
+    top = r["detections"][0] if r["detections"] else None
+    print(f"     {name:22} {len(r['detections']):2} detections, best {top['label'] if top else '-'} {top['score'] if top else ''} | "
+          f"x64 {ref['simd']:9} arm64 {r['simd']:9} | {'identical' if same else 'DIFFERENT'}")
+    if not same: bad.append(f"{name}: detections differ from x64's")
+    if r["simd"] != "Vector128": bad.append(f"{name}: simd {r['simd']}")
+    if name == "cats_and_dogs.jpg" and not ("cat" in labels and "dog" in labels): bad.append(f"{name}: labels {labels}")
+for b in bad: print("     MISMATCH " + b)
+sys.exit(1 if bad else 0)
+EOF
+}
+
 echo "== machine"; nproc; grep -m1 "model name" /proc/cpuinfo; dotnet --version
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -125,6 +157,7 @@ done
 # Google's uint8 1.0_224 (integer kernels): the same uint8 network on every ISA, so the same top-5 and probabilities.
 dotnet "$x64_cli" classify --json --variant 1.0_224_quant "$demo"/* >"$out/x64-classify-1.0_224_quant.json" 2>"$out/x64-classify-quant.err" || tail -5 "$out/x64-classify-quant.err"
 dotnet "$x64_cli" eval --json --variant "$eval_variant" --images "$dev" --limit 50 >"$out/x64-eval.json" 2>"$out/x64-eval.err" || tail -5 "$out/x64-eval.err"
+dotnet "$x64_cli" detect --json --threshold 0 $detect_photos >"$out/x64-detect.json" 2>"$out/x64-detect.err" || tail -5 "$out/x64-detect.err"
 
 # ---------------------------------------------------------------------------------------------------------------------
 echo "== JIT: dotnet publish cli/MobileNetGen.Cli -c Release -r linux-arm64 --self-contained"
@@ -179,10 +212,12 @@ wait $a $b
 emulate aot-eval "$out/aot/mobilenetgen" eval --json --variant "$eval_variant" --images "$dev" --limit 50
 # The integer kernels with the dot-product instructions (qemu "max" has FEAT_DotProd) and without them (Cortex-A53).
 ( emulate aot-quant-max "$out/aot/mobilenetgen" classify --json --variant 1.0_224_quant "$demo"/*
-  emulate aot-quant-max-verbose "$out/aot/mobilenetgen" classify --verbose --variant 1.0_224_quant "$demo/parrot.jpg" ) &
+  emulate aot-quant-max-verbose "$out/aot/mobilenetgen" classify --verbose --variant 1.0_224_quant "$demo/parrot.jpg"
+  emulate aot-detect-max "$out/aot/mobilenetgen" detect --json --threshold 0 $detect_photos ) &
 a=$!
 ( QCPU=cortex-a53 emulate aot-quant-a53 "$out/aot/mobilenetgen" classify --json --variant 1.0_224_quant "$demo"/*
-  QCPU=cortex-a53 emulate aot-quant-a53-verbose "$out/aot/mobilenetgen" classify --verbose --variant 1.0_224_quant "$demo/parrot.jpg" ) &
+  QCPU=cortex-a53 emulate aot-quant-a53-verbose "$out/aot/mobilenetgen" classify --verbose --variant 1.0_224_quant "$demo/parrot.jpg"
+  QCPU=cortex-a53 emulate aot-detect-a53 "$out/aot/mobilenetgen" detect --json --threshold 0 $detect_photos ) &
 b=$!
 wait $a $b
 echo "   emulated runs: $(( $(date +%s) - t0 )) s"
@@ -215,6 +250,13 @@ for cpu in max a53; do
   grep -qF "integer isa: $want" "$out/aot-quant-$cpu-verbose.out"; result "NativeAOT 1.0_224_quant on $cpu runs the integer kernels on $want" $?
   emulated_ok aot-quant-$cpu && compare "$out/x64-classify-1.0_224_quant.json" "$out/aot-quant-$cpu.out" "$demo_count"
   result "NativeAOT classify 1.0_224_quant on $cpu: top-5 equals x64 on $demo_count demo photos, |dp| <= 1e-4" $?
+done
+
+detect_count=$(echo $detect_photos | wc -w)
+for cpu in max a53; do
+  echo "== NativeAOT detect (uint8 SSD) on qemu -cpu $([ $cpu = max ] && echo max || echo cortex-a53), $detect_count demo photos, vs x64"
+  emulated_ok aot-detect-$cpu && compare_detect "$out/x64-detect.json" "$out/aot-detect-$cpu.out" "$detect_count"
+  result "NativeAOT detect on $cpu: every detection identical to x64's on $detect_count demo photos (cats_and_dogs.jpg: cat and dog)" $?
 done
 
 echo "== NativeAOT eval --variant $eval_variant --limit 50 vs x64"

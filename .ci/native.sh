@@ -4,13 +4,15 @@
 # Ends with the plain line "native: N passed, N failed" and exits non-zero on any failure.
 #
 # Environment: MNG_NATIVE_OUT (default artifacts/native), MNG_EXPECT_SIMD (default Vector256: the CLI's default ISA is
-# x86-64-v3, so the AVX2 kernels must run), MNG_NATIVE_SKIP_CLI=1 to skip the slow CLI publish (17 variants through ILC).
+# x86-64-v3, so the AVX2 kernels must run), MNG_NATIVE_SKIP_CLI=1 to skip the slow CLI publish (17 variants through ILC),
+# MNG_SHARED (default ../shared: the demo photo cats_and_dogs.jpg of the detect checks, skipped when it is absent).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 out=${MNG_NATIVE_OUT:-artifacts/native}
 expect_simd=${MNG_EXPECT_SIMD:-Vector256}
 fixtures=tests/MobileNetGen.Tests/Fixtures
+shared=${MNG_SHARED:-../shared}
 mkdir -p "$out"
 passed=0; failed=0
 
@@ -69,6 +71,30 @@ if [ "${MNG_NATIVE_SKIP_CLI:-}" != "1" ]; then
     extract "$out/aot-quant.json" >"$out/aot-quant.top"; extract "$out/jit-quant.json" >"$out/jit-quant.top"
     head -1 "$out/aot-quant.top" | grep -qE '^89[[:space:]]'; result "AOT CLI 1.0_224_quant: parrot.jpg is a macaw (89)" $?
     cmp -s "$out/aot-quant.top" "$out/jit-quant.top"; result "AOT CLI 1.0_224_quant top-5 equals the JIT build's exactly" $?
+
+    # The uint8 SSD detector (detect) under NativeAOT on tflite-support's photo of cats and dogs.
+    photo=$shared/images/demo/cats_and_dogs.jpg
+    if [ -f "$photo" ]; then
+      "$out/cli/mobilenetgen" detect "$photo" | tee "$out/cli-detect.txt"
+      rc=${PIPESTATUS[0]}
+      result "AOT CLI detect exits 0" $rc
+      rows=$(grep -E "(│|\|) *[0-9]+ *(│|\|)" "$out/cli-detect.txt")            # the table's rows
+      echo "$rows" | grep -qE "(│|\|) *cat *(│|\|)" && echo "$rows" | grep -qE "(│|\|) *dog *(│|\|)"
+      result "AOT CLI detect on cats_and_dogs.jpg lists cat and dog" $?
+      # The integer network is bit-exact on every ISA: every detection (class, score, box) equals the JIT build's.
+      # Only the SIMD path and the time may differ.
+      "$out/cli/mobilenetgen" detect --json --threshold 0 "$photo" 2>/dev/null | grep -vE '"(simd|milliseconds)":' >"$out/aot-detect.json"
+      dotnet run -c Release --project cli/MobileNetGen.Cli -- detect --json --threshold 0 "$photo" 2>>"$out/jit-run.log" \
+          | grep -vE '"(simd|milliseconds)":' >"$out/jit-detect.json"
+      grep -q '"class_index"' "$out/aot-detect.json" && cmp -s "$out/aot-detect.json" "$out/jit-detect.json"
+      result "AOT CLI detect --json (10 detections) equals the JIT build's exactly" $?
+      rm -f "$out/detect-boxes.png"
+      "$out/cli/mobilenetgen" detect --draw "$out/detect-boxes.png" "$photo" >/dev/null \
+        && [ "$(head -c 8 "$out/detect-boxes.png" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ]
+      result "AOT CLI detect --draw writes a PNG" $?
+    else
+      echo "native: SKIP AOT CLI detect checks ($photo not found; MNG_SHARED)"
+    fi
   else
     result "AOT CLI binary exists" 1
   fi

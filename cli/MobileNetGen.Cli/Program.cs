@@ -48,9 +48,10 @@ public static class Program
     }
 
     public static RootCommand BuildRootCommand(CliContext ctx) =>
-        new("mobilenetgen: MobileNet v1 image classification with source-generated C# classifiers.")
+        new("mobilenetgen: MobileNet v1 image classification and SSD object detection with source-generated C# networks.")
         {
             ClassifyCommand.Create(ctx),
+            DetectCommand.Create(ctx),
             EvalCommand.Create(ctx),
             VariantsCommand.Create(ctx),
             ImportCommand.Create(ctx),

@@ -31,7 +31,7 @@ public static class ChooseCommand
         var minTop1 = new Option<double?>("--min-top1") { Description = "Smallest acceptable published ImageNet top-1, percent (e.g. 60).", HelpName = "percent" };
         minTop1.Validators.Add(r =>
         {
-            if (r.GetValueOrDefault<double?>() is double t && !(t >= 0 && t <= 100))
+            if (CliOptions.TryGetValue(r, out double? value) && value is double t && !(t >= 0 && t <= 100))
                 r.AddError($"--min-top1 is a percentage from 0 to 100, got {t.ToString(CultureInfo.InvariantCulture)}");
         });
         var images = new Option<string?>("--images") { Description = $"Also measure top-1 of the genuine-weight variants on a labelled folder ({GroundTruth.FileName}); shown beside the published figure.", HelpName = "dir" };

@@ -15,6 +15,49 @@ internal static class CliOptions
     public static Option<int> Threads(string description) =>
         Int("--threads", description, "n", defaultValue: 1, min: 1, max: KernelContract.MaxThreads);
 
+    /// <summary>The <c>--simd</c> values: <see cref="MobileNetGen.Runtime.SimdPath"/>'s names in lower case.</summary>
+    public static readonly string[] SimdNames = { "auto", "vector512", "vector256", "vector128", "scalar" };
+
+    /// <summary><c>--simd</c>: the kernels' SIMD path (<see cref="MobileNetGen.Runtime.MobileNetOptions.Simd"/>), default
+    /// <c>auto</c> (the widest accelerated one). Every path gives the same results.</summary>
+    public static Option<string> Simd()
+    {
+        var option = new Option<string>("--simd")
+        {
+            Description = "SIMD path of the kernels: auto (default: the widest accelerated), vector512, vector256, vector128 or scalar; all give identical results.",
+            HelpName = string.Join("|", SimdNames),
+            DefaultValueFactory = _ => "auto",
+        };
+        option.Validators.Add(r =>
+        {
+            string? v = r.GetValueOrDefault<string>();
+            if (ParseSimd(v) == null) r.AddError(SimdMessage(v));
+        });
+        return option;
+    }
+
+    /// <summary>A <c>--simd</c> value (any case), or null when it names no path.</summary>
+    public static MobileNetGen.Runtime.SimdPath? ParseSimd(string? text) => (text ?? "").Trim().ToLowerInvariant() switch
+    {
+        "auto" => MobileNetGen.Runtime.SimdPath.Auto,
+        "vector512" => MobileNetGen.Runtime.SimdPath.Vector512,
+        "vector256" => MobileNetGen.Runtime.SimdPath.Vector256,
+        "vector128" => MobileNetGen.Runtime.SimdPath.Vector128,
+        "scalar" => MobileNetGen.Runtime.SimdPath.Scalar,
+        _ => null,
+    };
+
+    public static string SimdMessage(string? text) => $"--simd must be one of {string.Join(", ", SimdNames)}, got '{text}'";
+
+    /// <summary>An unknown option would otherwise land in an IMAGE list and be reported as a missing file.</summary>
+    public static void RejectOptionLikeImages(Argument<string[]> images) =>
+        images.Validators.Add(result =>
+        {
+            foreach (var token in result.Tokens)
+                if (token.Value.Length > 1 && token.Value[0] == '-' && !File.Exists(token.Value) && !Directory.Exists(token.Value))
+                    result.AddError($"Unrecognized command or argument '{token.Value}'.");
+        });
+
     /// <summary><c>--iterations</c>: timed runs, at least 1.</summary>
     public static Option<int> Iterations(int defaultValue, string description) =>
         Int("--iterations", description, "n", defaultValue, min: 1, max: int.MaxValue);
@@ -27,7 +70,10 @@ internal static class CliOptions
     public static Option<int> Int(string name, string description, string helpName, int defaultValue, int min, int max, params string[] aliases)
     {
         var option = new Option<int>(name, aliases) { Description = description, HelpName = helpName, DefaultValueFactory = _ => defaultValue };
-        option.Validators.Add(r => CheckRange(r, name, r.GetValueOrDefault<int>(), min, max));
+        option.Validators.Add(r =>
+        {
+            if (TryGetValue(r, out int v)) CheckRange(r, name, v, min, max);
+        });
         return option;
     }
 
@@ -37,7 +83,7 @@ internal static class CliOptions
         var option = new Option<int?>(name, aliases) { Description = description, HelpName = helpName };
         option.Validators.Add(r =>
         {
-            if (r.GetValueOrDefault<int?>() is int v) CheckRange(r, name, v, min, int.MaxValue);
+            if (TryGetValue(r, out int? value) && value is int v) CheckRange(r, name, v, min, int.MaxValue);
         });
         return option;
     }
@@ -46,14 +92,14 @@ internal static class CliOptions
     public static void MustBePositive(Option<double> option) =>
         option.Validators.Add(r =>
         {
-            double v = r.GetValueOrDefault<double>();
+            if (!TryGetValue(r, out double v)) return;
             if (!(v > 0) || double.IsInfinity(v)) r.AddError($"{option.Name} must be a positive number, got {v.ToString(CultureInfo.InvariantCulture)}");
         });
 
     public static void MustBePositive(Option<double?> option) =>
         option.Validators.Add(r =>
         {
-            if (r.GetValueOrDefault<double?>() is double v && (!(v > 0) || double.IsInfinity(v)))
+            if (TryGetValue(r, out double? value) && value is double v && (!(v > 0) || double.IsInfinity(v)))
                 r.AddError($"{option.Name} must be a positive number, got {v.ToString(CultureInfo.InvariantCulture)}");
         });
 
@@ -67,6 +113,24 @@ internal static class CliOptions
                 r.AddError($"{name} writes a {extension.TrimStart('.').ToUpperInvariant()} file: '{p}' does not end with {extension}");
         });
         return option;
+    }
+
+    /// <summary>
+    /// The option's value, for a validator; false when the text does not convert (<c>--threads abc</c>): System.CommandLine
+    /// then reports its own "Cannot parse argument 'abc' for option ..." error, and <c>GetValueOrDefault</c> would throw.
+    /// </summary>
+    public static bool TryGetValue<T>(OptionResult r, out T value)
+    {
+        try
+        {
+            value = r.GetValueOrDefault<T>();
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            value = default!;
+            return false;
+        }
     }
 
     private static void CheckRange(OptionResult r, string name, int value, int min, int max)

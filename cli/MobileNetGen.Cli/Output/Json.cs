@@ -11,6 +11,24 @@ public sealed record PredictionJson(int Index, string Label, double Probability)
 /// <param name="Weights"><c>genuine-float</c>, <c>genuine-8bit</c> or <c>synthetic</c>.</param>
 public sealed record ClassifyJson(string Image, string Variant, string Weights, string Simd, IReadOnlyList<PredictionJson> Predictions);
 
+/// <summary>A detection's box in the image's pixels (<see cref="MobileNetGen.Runtime.Detection.PixelBox"/>: float edges, not
+/// rounded or clamped; left and top inclusive, right and bottom the far edges).</summary>
+public sealed record PixelBoxJson(float Left, float Top, float Right, float Bottom);
+
+/// <summary>A detection's box normalized to 0..1 in TFLite's order (<c>detection_boxes</c>: ymin, xmin, ymax, xmax; not clamped).</summary>
+public sealed record NormalizedBoxJson(float Ymin, float Xmin, float Ymax, float Xmax);
+
+/// <summary>One detection of <c>detect --json</c>: <paramref name="ClassIndex"/> is TFLite's <c>detection_classes</c> value
+/// (0-based, background excluded: COCO label map line <c>ClassIndex + 1</c>); <paramref name="Score"/> TFLite's
+/// <c>detection_scores</c>. Floats are written exactly (shortest round-trip form), not rounded.</summary>
+public sealed record DetectionJson(int ClassIndex, string Label, float Score, PixelBoxJson Box, NormalizedBoxJson Normalized);
+
+/// <summary>One image of <c>detect --json</c>: <paramref name="Detections"/> best first (score ≥ <paramref name="Threshold"/>, at
+/// most <c>--max</c>); <paramref name="Drawn"/> the PNG written by <c>--draw</c> (null without it);
+/// <paramref name="Milliseconds"/> preprocessing + network + post-processing (not decoding).</summary>
+public sealed record DetectJson(string Image, int Width, int Height, string Model, string Simd, int Threads, float Threshold,
+    IReadOnlyList<DetectionJson> Detections, string? Drawn, double Milliseconds);
+
 /// <summary>A skipped image of <c>eval --json</c>.</summary>
 public sealed record ProblemJson(string File, string Reason);
 
@@ -174,6 +192,7 @@ public sealed record DetectorBenchJson(
     WriteIndented = true,
     DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
 [JsonSerializable(typeof(List<ClassifyJson>))]
+[JsonSerializable(typeof(List<DetectJson>))]
 [JsonSerializable(typeof(EvalJson))]
 [JsonSerializable(typeof(List<VariantJson>))]
 [JsonSerializable(typeof(List<BenchJson>))]
@@ -196,6 +215,7 @@ public static class Json
     });
 
     public static string Serialize(List<ClassifyJson> value) => JsonSerializer.Serialize(value, Context.ListClassifyJson);
+    public static string Serialize(List<DetectJson> value) => JsonSerializer.Serialize(value, Context.ListDetectJson);
     public static string Serialize(EvalJson value) => JsonSerializer.Serialize(value, Context.EvalJson);
     public static string Serialize(List<VariantJson> value) => JsonSerializer.Serialize(value, Context.ListVariantJson);
     public static string Serialize(List<BenchJson> value) => JsonSerializer.Serialize(value, Context.ListBenchJson);

@@ -121,6 +121,7 @@ public class BenchCommandTests
     [InlineData("--iterations", "0")]
     [InlineData("--threads", "65")]
     [InlineData("--warmup", "-1")]
+    [InlineData("--threads", "abc")] // not a number: System.CommandLine's parse error, not an exception from a validator
     public void Bad_values_are_usage_errors(params string[] args)
     {
         var r = CliRunner.Run(new[] { "bench", "--json" }.Concat(args).ToArray());

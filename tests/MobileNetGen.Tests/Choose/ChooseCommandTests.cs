@@ -55,6 +55,8 @@ public class ChooseCommandTests
     [InlineData("--budget-ms", "3", "--threads", "0")]
     [InlineData("--budget-ms", "3", "--plot", "out.jpg")]
     [InlineData("--budget-ms", "3", "--min-top1", "120")]
+    [InlineData("--budget-ms", "3", "--min-top1", "high")]
+    [InlineData("--budget-ms", "fast")]
     public void Bad_values_are_usage_errors_with_nothing_on_stdout(params string[] args)
     {
         var r = CliRunner.Run(new[] { "choose" }.Concat(args).ToArray());
