@@ -231,10 +231,13 @@ public static class BenchCommand
             cells.Add(s.AllocatedBytesPerRun.ToString(inv));
             table.AddRow(cells.ToArray());
         }
-        c.Write(table);
-        if (!noOnnx) c.WriteLine("ratio = MobileNetGen median / ONNX Runtime median (below 1: MobileNetGen is faster).");
-        c.WriteLine("GFLOP/s = 2 × MACs / MobileNetGen median; % of peak = GFLOP/s / (FMA peak × threads). alloc = managed bytes per MobileNetGen inference on the calling thread (GC.GetAllocatedBytesForCurrentThread;" +
-            " the worker threads of --threads > 1 are shown allocation-free by the test suite).");
+        if (results.Any(m => !m.Entry.Info.Quantized)) // --variants quant: the integer table alone
+        {
+            c.Write(table);
+            if (!noOnnx) c.WriteLine("ratio = MobileNetGen median / ONNX Runtime median (below 1: MobileNetGen is faster).");
+            c.WriteLine("GFLOP/s = 2 × MACs / MobileNetGen median; % of peak = GFLOP/s / (FMA peak × threads). alloc = managed bytes per MobileNetGen inference on the calling thread (GC.GetAllocatedBytesForCurrentThread;" +
+                " the worker threads of --threads > 1 are shown allocation-free by the test suite).");
+        }
         if (results.Any(m => m.Entry.Info.Weights == WeightsKind.Synthetic))
             c.MarkupLine("[bold red]SYNTHETIC[/] weights (α = 1.0): stand-ins with the real shapes, so the speed is real; they classify nothing.");
         WriteIntegerTable(c, results.Where(m => m.Entry.Info.Quantized).ToList(), noOnnx);

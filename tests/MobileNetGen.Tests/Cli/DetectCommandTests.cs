@@ -31,7 +31,7 @@ public class DetectCommandTests
     public void MaxDetections_IsTheModels()
     {
         using var detector = new SsdMobileNetV1Coco();
-        Assert.Equal(detector.MaxDetections, DetectCommand.MaxDetections);
+        Assert.Equal(DetectCommand.MaxDetections, detector.MaxDetections);
     }
 
     [SharedDataFact]

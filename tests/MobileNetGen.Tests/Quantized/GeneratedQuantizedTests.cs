@@ -153,7 +153,7 @@ public class GeneratedQuantizedTests(ITestOutputHelper output)
         Assert.Equal(1.0, e.Info.Alpha);
         // One byte per weight and four per bias, plus the header: the embedded file, under a quarter of the float size.
         Assert.InRange(e.Info.WeightBytes, e.Info.Parameters, e.Info.Parameters + 200_000);
-        Assert.Equal(VariantName(e), "1.0_224_quant");
+        Assert.Equal("1.0_224_quant", VariantName(e));
 
         static string VariantName(VariantEntry x) => x.ShortName;
     }
