@@ -10,7 +10,8 @@
 #   - detect --json (the uint8 SSD detector, NativeAOT) on three demo photos, cats_and_dogs.jpg among them, on qemu's
 #     "max" (dot-product instructions) and Cortex-A53 models: every detection (class, score, box) identical to x64's, as
 #     the integer network is bit-exact on every ISA;
-#   - the C test (tests/native) cross-compiled with clang against the arm64 libmobilenet.a and libmobilenet.so.
+#   - the C test (tests/native) cross-compiled with clang against the arm64 libmobilenet.a and libmobilenet.so, which hold
+#     the classifier and the SSD detector (mng_detect_* on cats_and_dogs_600x300.bmp: the same detections from both).
 # Installs its Debian packages itself when missing. Needs ../shared (photos) like the tests. Emulated timings mean nothing.
 # Ends with the plain line "arm64: N passed, N failed" and exits non-zero on any failure.
 #
@@ -200,13 +201,13 @@ echo "== emulated runs (qemu-aarch64-static -L $sysroot), two at a time"
 t0=$(date +%s)
 ( emulate aot-classify-0.75_224 "$out/aot/mobilenetgen" classify --json --variant 0.75_224 "$demo"/*
   QCPU=cortex-a53 emulate jit-verbose "$out/jit/mobilenetgen" classify --verbose "$demo/grace_hopper.bmp"
-  emulate c-test-shared "$out/mobilenet_test_shared" tests/MobileNetGen.Tests/Fixtures ) &
+  emulate c-test-shared "$out/mobilenet_test_shared" tests/MobileNetGen.Tests/Fixtures detector ) &
 a=$!
 ( QCPU=cortex-a53 emulate aot-verbose "$out/aot/mobilenetgen" classify --verbose "$demo/grace_hopper.bmp"
   emulate aot-classify-0.25_224 "$out/aot/mobilenetgen" classify --json --variant 0.25_224 "$demo"/*
   emulate jit-classify-0.25_224 "$out/jit/mobilenetgen" classify --json --variant 0.25_224 $jit_photos
   emulate jit-classify-0.75_224 "$out/jit/mobilenetgen" classify --json --variant 0.75_224 $jit_photos
-  emulate c-test-static "$out/mobilenet_test_static" tests/MobileNetGen.Tests/Fixtures ) &
+  emulate c-test-static "$out/mobilenet_test_static" tests/MobileNetGen.Tests/Fixtures detector ) &
 b=$!
 wait $a $b
 emulate aot-eval "$out/aot/mobilenetgen" eval --json --variant "$eval_variant" --images "$dev" --limit 50
@@ -273,10 +274,17 @@ result "NativeAOT eval $eval_variant --limit 50: same top-1 and top-5 counts as 
 for lower in static shared; do
   echo "== C test ($lower library) under qemu"
   emulated_ok c-test-$lower; rc=$?
-  grep -E "simd|top-5:" "$out/c-test-$lower.out" | sed 's/^/   /'; tail -1 "$out/c-test-$lower.out"
+  grep -E "simd|top-5:|RGB24: [0-9]+ detections|^      #|top detection" "$out/c-test-$lower.out" | sed 's/^/   /'; tail -1 "$out/c-test-$lower.out"
   grep -q "mng_simd(handle) = Vector128" "$out/c-test-$lower.out" || rc=1
-  result "C test against the arm64 libmobilenet.$([ $lower = shared ] && echo so || echo a): $(tail -1 "$out/c-test-$lower.out"), simd Vector128" $rc
+  grep -q "mng_detector_simd(detector) = Vector128" "$out/c-test-$lower.out" || rc=1
+  result "C test against the arm64 libmobilenet.$([ $lower = shared ] && echo so || echo a): $(tail -1 "$out/c-test-$lower.out"), simd Vector128 (classifier and detector)" $rc
+  grep -q "^ok    top detection is a cat or a dog" "$out/c-test-$lower.out" && grep -q "^ok    detect BGRA32" "$out/c-test-$lower.out"
+  result "C test ($lower): mng_detect_* finds a cat or dog on top of cats_and_dogs_600x300.bmp, BGRA32 equals RGB24" $?
 done
+# The .so and the .a are the same code: the same detections, to the printed digits.
+grep -E "^      #" "$out/c-test-static.out" >"$out/c-test-static.detections"; grep -E "^      #" "$out/c-test-shared.out" >"$out/c-test-shared.detections"
+[ -s "$out/c-test-static.detections" ] && cmp -s "$out/c-test-static.detections" "$out/c-test-shared.detections"
+result "C test: libmobilenet.a and libmobilenet.so give the same $(wc -l <"$out/c-test-static.detections") detections" $?
 
 # ---------------------------------------------------------------------------------------------------------------------
 echo "== linux-arm64 sizes (bytes)"
@@ -286,7 +294,7 @@ jit_all=$(du -sb "$out/jit" 2>/dev/null | cut -f1); jit_all=${jit_all:-0}
 jit_pdb=$(find "$out/jit" -name '*.pdb' -printf '%s\n' 2>/dev/null | awk '{ s += $1 } END { print s + 0 }')
 echo "   JIT self-contained folder:       $jit_all ($(mb "$jit_all"); without .pdb $(mb $((jit_all - jit_pdb))))"
 echo "   NativeAOT mobilenetgen:          $(size "$out/aot/mobilenetgen") ($(mb "$(size "$out/aot/mobilenetgen")"))"
-echo "   libmobilenet.so (0.25_224):      $(size "$out/lib-shared/libmobilenet.so") ($(mb "$(size "$out/lib-shared/libmobilenet.so")"))"
-echo "   libmobilenet.a (0.25_224):       $(size "$out/lib-static/libmobilenet.a") ($(mb "$(size "$out/lib-static/libmobilenet.a")"))"
+echo "   libmobilenet.so (0.25_224 + SSD): $(size "$out/lib-shared/libmobilenet.so") ($(mb "$(size "$out/lib-shared/libmobilenet.so")"))"
+echo "   libmobilenet.a (0.25_224 + SSD):  $(size "$out/lib-static/libmobilenet.a") ($(mb "$(size "$out/lib-static/libmobilenet.a")"))"
 echo "   C test linked against the .a:    $(size "$out/mobilenet_test_static") ($(mb "$(size "$out/mobilenet_test_static")"), unstripped)"
 finish

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Native CI (docs/native.md): NativeAOT CLI, the minimal NativeAOT app, the C library as .so and .a, and the C test
-# linked against each. Works from a clean checkout (needs gcc; NuGet restores the ILCompiler packages).
+# Native CI (docs/native.md): NativeAOT CLI, the minimal NativeAOT app, the C library as .so and .a (classifier and SSD
+# detector), the uint8 1.0_224 library, a classifier-only library (-p:MobileNetDetector=false), and the C test linked
+# against each. Works from a clean checkout (needs gcc; NuGet restores the ILCompiler packages).
 # Ends with the plain line "native: N passed, N failed" and exits non-zero on any failure.
 #
 # Environment: MNG_NATIVE_OUT (default artifacts/native), MNG_EXPECT_SIMD (default Vector256: the CLI's default ISA is
@@ -134,11 +135,13 @@ diff "$out/imagesharp-warnings.expected" "$out/imagesharp-warnings.txt"
 result "ImageSharp's AOT warnings are exactly the two analysed ones" $?
 
 # ---------------------------------------------------------------------------------------------------------------------
-for kind in Shared Static Quant; do
+for kind in Shared Static Quant Nodetector; do
   lower=$(echo "$kind" | tr 'A-Z' 'a-z')
   # "Quant": the shared library built for Google's uint8 1.0_224 (integer kernels behind the same C ABI).
-  extra=""; lib=$kind
+  # "Nodetector": the default shared library without the SSD detector: its mng_detect_* say MNG_E_NOT_BUILT.
+  extra=""; lib=$kind; detector=detector
   if [ "$kind" = Quant ]; then extra="-p:MobileNetVariant=1.0_224_quant"; lib=Shared; fi
+  if [ "$kind" = Nodetector ]; then extra="-p:MobileNetDetector=false"; lib=Shared; detector=no-detector; fi
   echo "== C library, $lower: dotnet publish runtime/MobileNetGen.Native -c Release -r linux-x64 -p:NativeLib=$lib $extra"
   timed "$out/lib-$lower-publish.log" dotnet publish runtime/MobileNetGen.Native -c Release -r linux-x64 -p:NativeLib=$lib $extra -o "$out/lib-$lower" -nologo
   rc=$?; [ $rc -ne 0 ] && tail -30 "$out/lib-$lower-publish.log"
@@ -146,17 +149,27 @@ for kind in Shared Static Quant; do
   no_aot_warnings "$out/lib-$lower-publish.log"; result "libmobilenet $lower publish has no IL2xxx/IL3xxx warnings" $?
   ls -l "$out/lib-$lower"/libmobilenet.* 2>/dev/null
 
-  linkage=$lower; [ "$kind" = Quant ] && linkage=shared
+  linkage=$lower; [ "$lib" = Shared ] && linkage=shared
   bash tests/native/build.sh "$linkage" "$out/lib-$lower" "$out/mobilenet_test_$lower" >"$out/test-$lower-build.log" 2>&1
   rc=$?; cat "$out/test-$lower-build.log"
   result "C test links against libmobilenet.$([ $linkage = shared ] && echo so || echo a) ($lower)" $rc
   if [ $rc -eq 0 ]; then
     [ "$lower" = static ] && ldd "$out/mobilenet_test_$lower" | sed 's/^/   ldd: /'
-    "$out/mobilenet_test_$lower" "$fixtures" | tee "$out/test-$lower.txt"
+    "$out/mobilenet_test_$lower" "$fixtures" $detector | tee "$out/test-$lower.txt"
     rc=${PIPESTATUS[0]}
-    result "C test ($lower): $(tail -1 "$out/test-$lower.txt")" $rc
+    result "C test ($lower, $detector): $(tail -1 "$out/test-$lower.txt")" $rc
+    if [ $detector = detector ]; then
+      # The detector on cats_and_dogs_600x300.bmp: a cat or dog on top (score > 0.4), BGRA32 = RGB24.
+      grep -q "^ok    top detection is a cat or a dog" "$out/test-$lower.txt" && grep -q "^ok    detect BGRA32" "$out/test-$lower.txt"
+      result "C test ($lower): mng_detect_* finds a cat or dog on top, BGRA32 equals RGB24" $?
+    else
+      grep -q "^ok    no detector built in: mng_detect_rgb24 -> MNG_E_NOT_BUILT" "$out/test-$lower.txt"
+      result "C test ($lower): mng_detect_* return MNG_E_NOT_BUILT" $?
+    fi
   fi
 done
 
+size() { [ -e "$1" ] && stat -c %s "$1" || echo 0; }
+echo "== libmobilenet.so sizes (bytes): 0.25_224 with the detector $(size "$out/lib-shared/libmobilenet.so"), without $(size "$out/lib-nodetector/libmobilenet.so"); 1.0_224_quant with it $(size "$out/lib-quant/libmobilenet.so")"
 echo "native: ${passed} passed, ${failed} failed"
 [ "$failed" -eq 0 ]

@@ -17,6 +17,7 @@ internal enum MngStatus
     Stride = 5,
     KRange = 6,
     Busy = 7,
+    NotBuilt = 8,
     Internal = 100,
 }
 
@@ -66,10 +67,10 @@ internal sealed class HandleState(NativeModel model)
 }
 
 /// <summary>
-/// The exported C functions (<c>include/mobilenet.h</c>). Every entry point catches every exception: nothing managed
+/// The exported C functions (<c>include/mobilenet.h</c>; the detector's are in DetectorExports.cs). Every entry point catches every exception: nothing managed
 /// crosses the boundary; failures become a status code plus a thread-local message (<c>mng_last_error</c>).
 /// </summary>
-internal static unsafe class Exports
+internal static unsafe partial class Exports
 {
     /// <summary>Largest accepted image side, as in the managed preprocessing.</summary>
     private const int MaxDimension = 32768;
@@ -265,16 +266,10 @@ internal static unsafe class Exports
             if (handle == null) return Fail(MngStatus.Null, "handle is NULL");
             if (pixels == null) return Fail(MngStatus.Null, "pixels is NULL");
             if (output == null) return Fail(MngStatus.Null, "output is NULL");
-            if (width < 1 || width > MaxDimension) return Fail(MngStatus.Dimensions, $"width {width} is outside 1..{MaxDimension}");
-            if (height < 1 || height > MaxDimension) return Fail(MngStatus.Dimensions, $"height {height} is outside 1..{MaxDimension}");
-            long rowBytes = (long)width * bytesPerPixel;
-            if (stride < rowBytes) return Fail(MngStatus.Stride, $"stride {stride} is below width*{bytesPerPixel} = {rowBytes}");
-            long needed = (long)stride * (height - 1) + rowBytes;
-            if (needed > int.MaxValue) return Fail(MngStatus.Dimensions, $"a {width}x{height} image with stride {stride} spans {needed} bytes, above the 2 GiB limit");
-            if (pixelsLength < (ulong)needed)
-                return Fail(MngStatus.BufferTooSmall, $"pixels_length {pixelsLength} is below stride*(height-1)+width*{bytesPerPixel} = {needed}");
+            var status = CheckImage(pixelsLength, width, height, stride, bytesPerPixel, out long needed);
+            if (status != MngStatus.Ok) return (int)status;
 
-            var status = Enter(handle, out HandleState? state);
+            status = Enter(handle, out HandleState? state);
             if (status != MngStatus.Ok) return (int)status;
             try
             {
@@ -309,6 +304,22 @@ internal static unsafe class Exports
 
     // ----- helpers ---------------------------------------------------------------------------------------------------
 
+    /// <summary>The image checks every classify and detect entry point makes, in this order; <paramref name="needed"/> is the
+    /// bytes the image spans (stride*(height-1) + width*bpp).</summary>
+    private static MngStatus CheckImage(nuint pixelsLength, int width, int height, int stride, int bytesPerPixel, out long needed)
+    {
+        needed = 0;
+        if (width < 1 || width > MaxDimension) return (MngStatus)Fail(MngStatus.Dimensions, $"width {width} is outside 1..{MaxDimension}");
+        if (height < 1 || height > MaxDimension) return (MngStatus)Fail(MngStatus.Dimensions, $"height {height} is outside 1..{MaxDimension}");
+        long rowBytes = (long)width * bytesPerPixel;
+        if (stride < rowBytes) return (MngStatus)Fail(MngStatus.Stride, $"stride {stride} is below width*{bytesPerPixel} = {rowBytes}");
+        needed = (long)stride * (height - 1) + rowBytes;
+        if (needed > int.MaxValue) return (MngStatus)Fail(MngStatus.Dimensions, $"a {width}x{height} image with stride {stride} spans {needed} bytes, above the 2 GiB limit");
+        if (pixelsLength < (ulong)needed)
+            return (MngStatus)Fail(MngStatus.BufferTooSmall, $"pixels_length {pixelsLength} is below stride*(height-1)+width*{bytesPerPixel} = {needed}");
+        return MngStatus.Ok;
+    }
+
     /// <summary>Validates a handle and marks it busy; a second thread using the same handle at once gets MNG_E_BUSY.</summary>
     private static MngStatus Enter(NativeHandle* handle, out HandleState? state)
     {
@@ -320,7 +331,9 @@ internal static unsafe class Exports
         }
         if (handle->Magic != NativeHandle.LiveMagic)
         {
-            Fail(MngStatus.Argument, "not a live handle (destroyed, or not created by mng_create)");
+            Fail(MngStatus.Argument, handle->Magic == DetectorMagic
+                ? "a detector (mng_detector_create) was given where a classifier handle (mng_create) is expected"
+                : "not a live handle (destroyed, or not created by mng_create)");
             return MngStatus.Argument;
         }
         if (Interlocked.CompareExchange(ref handle->Busy, 1, 0) != 0)

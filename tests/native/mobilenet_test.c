@@ -2,11 +2,14 @@
  * mobilenet_test.c: tests the C ABI of libmobilenet (runtime/MobileNetGen.Native) from C.
  * Built twice by tests/native/build.sh: against the shared library and against the static library.
  *
- *   mobilenet_test FIXTURES_DIR
+ *   mobilenet_test FIXTURES_DIR [detector|no-detector]
  *
  * Decodes the 24-bit BMP demo photos itself, classifies them through the RGB24 and BGRA32 entry points, checks the
- * embeddings, every error code, and two threads with one handle each. Prints one line per check and a final
- * "N passed, N failed"; exits 1 on any failure.
+ * embeddings, every error code, and two threads with one handle each. Then the detector (mng_detect_*) on
+ * cats_and_dogs_600x300.bmp through RGB24 and BGRA32 and with 1 and 2 threads, and its error codes; or, in a library built
+ * with -p:MobileNetDetector=false, that every detector function says MNG_E_NOT_BUILT. The optional second argument
+ * makes the test fail unless the library has (detector) or lacks (no-detector) the detector. Prints one line per check
+ * and a final "N passed, N failed"; exits 1 on any failure.
  */
 #include "mobilenet.h"
 
@@ -114,8 +117,164 @@ static void* thread_main(void* arg) {
     return NULL;
 }
 
+static void print_detections(const mng_detection* d, int n) {
+    for (int i = 0; i < n; i++)
+        printf("      #%d %2d %-10s %.6f [%.2f %.2f %.2f %.2f]\n", i + 1, d[i].class_index, d[i].label ? d[i].label : "(null)",
+               d[i].score, d[i].left, d[i].top, d[i].right, d[i].bottom);
+}
+
+/* Same detections, field for field (floats bit for bit, the same static label pointers). */
+static int same_detections(const mng_detection* a, int na, const mng_detection* b, int nb) {
+    if (na != nb) return 0;
+    for (int i = 0; i < na; i++)
+        if (memcmp(&a[i].left, &b[i].left, 4 * sizeof(float)) != 0 || a[i].class_index != b[i].class_index
+            || memcmp(&a[i].score, &b[i].score, sizeof(float)) != 0 || a[i].label != b[i].label)
+            return 0;
+    return 1;
+}
+
+/* The detector half of the ABI. `expect`: 1 the library must have the detector, 0 it must not, -1 either. */
+static void test_detector(const char* dir, int expect) {
+    char path[4096];
+    mng_detector_info dinfo;
+    memset(&dinfo, 0, sizeof dinfo);
+    int rc = mng_detector_model_info(&dinfo);
+    if (expect >= 0)
+        CHECK((rc == MNG_OK) == (expect == 1), "library %s the detector, as expected (mng_detector_model_info -> %d)",
+              rc == MNG_OK ? "has" : "lacks", rc);
+    if (rc == MNG_E_NOT_BUILT) {
+        CHECK(strstr(mng_last_error(), "MobileNetDetector=false") != NULL, "no detector built in: mng_detector_model_info -> MNG_E_NOT_BUILT (%s)", mng_last_error());
+        mng_detector* d = (mng_detector*)&dinfo; /* must be overwritten with NULL */
+        CHECK(mng_detector_create(1, &d) == MNG_E_NOT_BUILT && d == NULL, "no detector built in: mng_detector_create -> MNG_E_NOT_BUILT, *detector = NULL");
+        uint8_t px[3] = { 1, 2, 3 };
+        mng_detection out[10];
+        int32_t count = 77;
+        CHECK(mng_detect_rgb24(NULL, px, 3, 1, 1, 3, out, 10, &count) == MNG_E_NOT_BUILT && count == 0, "no detector built in: mng_detect_rgb24 -> MNG_E_NOT_BUILT, count 0");
+        CHECK(mng_detect_bgra32(NULL, px, 3, 1, 1, 4, out, 10, &count) == MNG_E_NOT_BUILT, "no detector built in: mng_detect_bgra32 -> MNG_E_NOT_BUILT");
+        CHECK(mng_detection_label(16) == NULL && mng_detector_simd(NULL) == NULL && mng_detector_threads(NULL) == 0,
+              "no detector built in: mng_detection_label, mng_detector_simd -> NULL, mng_detector_threads -> 0");
+        mng_detector_destroy(NULL);
+        return;
+    }
+    CHECK(rc == MNG_OK && dinfo.name && dinfo.input_width > 0 && dinfo.num_classes > 1 && dinfo.max_detections > 0,
+          "mng_detector_model_info: %s (%s), alpha %.2f, %dx%d, %d classes, %d anchors, max %d detections, %lld MACs, %lld weight bytes, simd %s",
+          dinfo.name ? dinfo.name : "?", dinfo.variant ? dinfo.variant : "?", dinfo.alpha, dinfo.input_width, dinfo.input_height,
+          dinfo.num_classes, dinfo.num_anchors, dinfo.max_detections, (long long)dinfo.macs, (long long)dinfo.weight_bytes,
+          dinfo.simd ? dinfo.simd : "?");
+    if (rc != MNG_OK) return;
+    CHECK(dinfo.input_width == 300 && dinfo.input_height == 300 && dinfo.num_classes == 91 && dinfo.num_anchors == 1917 && dinfo.max_detections == 10,
+          "detector is SSD MobileNet v1 COCO: 300x300, 91 classes, 1917 anchors, 10 detections");
+    CHECK(mng_detector_model_info(NULL) == MNG_E_NULL, "mng_detector_model_info(NULL) -> MNG_E_NULL");
+    const char* cat = mng_detection_label(16);
+    const char* dog = mng_detection_label(17);
+    CHECK(cat && strcmp(cat, "cat") == 0 && dog && strcmp(dog, "dog") == 0 && mng_detection_label(0) && strcmp(mng_detection_label(0), "person") == 0,
+          "mng_detection_label: 0 = \"%s\", 16 = \"%s\", 17 = \"%s\"", mng_detection_label(0) ? mng_detection_label(0) : "(null)",
+          cat ? cat : "(null)", dog ? dog : "(null)");
+    CHECK(mng_detection_label(dinfo.num_classes - 1) == NULL && strlen(mng_last_error()) > 0 && mng_detection_label(-1) == NULL,
+          "mng_detection_label(%d), (-1) -> NULL (%s)", dinfo.num_classes - 1, mng_last_error());
+    CHECK(mng_detection_label(16) == cat, "mng_detection_label returns the same static string every time");
+
+    mng_detector* d = NULL;
+    rc = mng_detector_create(1, &d);
+    CHECK(rc == MNG_OK && d != NULL, "mng_detector_create(1) -> MNG_OK");
+    if (!d) return;
+    CHECK(mng_detector_create(1, NULL) == MNG_E_NULL, "mng_detector_create(1, NULL) -> MNG_E_NULL");
+    mng_detector* bad = (mng_detector*)&dinfo;
+    CHECK(mng_detector_create(-1, &bad) == MNG_E_ARGUMENT && bad == NULL, "mng_detector_create(-1) -> MNG_E_ARGUMENT, *detector = NULL (%s)", mng_last_error());
+    CHECK(mng_detector_create(65, &bad) == MNG_E_ARGUMENT, "mng_detector_create(65) -> MNG_E_ARGUMENT");
+    printf("      detector simd: %s\n", mng_detector_simd(d) ? mng_detector_simd(d) : "(null)");
+    CHECK(mng_detector_simd(d) != NULL && mng_detector_threads(d) == 1, "mng_detector_simd(detector) = %s, mng_detector_threads = %d",
+          mng_detector_simd(d) ? mng_detector_simd(d) : "(null)", mng_detector_threads(d));
+
+    image im = { 0 };
+    snprintf(path, sizeof path, "%s/%s", dir, "cats_and_dogs_600x300.bmp");
+    if (load_bmp24(path, &im) != 0) { CHECK(0, "load %s", path); mng_detector_destroy(d); return; }
+    mng_detection det[16];
+    int32_t n = -1;
+    memset(det, 0, sizeof det);
+    rc = mng_detect_rgb24(d, im.rgb, im.length, im.width, im.height, im.stride, det, 16, &n);
+    if (rc != MNG_OK) printf("      error: %s\n", mng_last_error());
+    printf("      cats_and_dogs_600x300.bmp (%dx%d, stride %d) RGB24: %d detections\n", im.width, im.height, im.stride, n);
+    if (rc == MNG_OK) print_detections(det, n);
+    CHECK(rc == MNG_OK && n >= 1 && n <= dinfo.max_detections, "detect RGB24 -> MNG_OK, %d detections (1..%d)", n, dinfo.max_detections);
+    CHECK(rc == MNG_OK && n >= 1 && (det[0].class_index == 16 || det[0].class_index == 17) && det[0].score > 0.4f,
+          "top detection is a cat or a dog with score > 0.4: %d %s %.6f", n >= 1 ? det[0].class_index : -1,
+          n >= 1 && det[0].label ? det[0].label : "?", n >= 1 ? det[0].score : 0.0f);
+    int cats = 0, dogs = 0, well_formed = rc == MNG_OK;
+    for (int i = 0; i < n && well_formed; i++) {
+        cats += det[i].class_index == 16; dogs += det[i].class_index == 17;
+        well_formed = det[i].label == mng_detection_label(det[i].class_index) && det[i].score > 0.0f && det[i].score <= 1.0f
+                      && (i == 0 || det[i].score <= det[i - 1].score) && det[i].left < det[i].right && det[i].top < det[i].bottom
+                      && det[i].right > 0 && det[i].left < im.width && det[i].bottom > 0 && det[i].top < im.height;
+    }
+    CHECK(well_formed, "detections sorted by score, labels = mng_detection_label(class_index), boxes non-empty and on the image");
+    CHECK(cats >= 1 && dogs >= 1, "cats and dogs found: %d cat, %d dog detections", cats, dogs);
+
+    int bstride; size_t blen;
+    uint8_t* bgra = to_bgra(&im, &bstride, &blen);
+    mng_detection bdet[10];
+    int32_t bn = -1;
+    rc = mng_detect_bgra32(d, bgra, blen, im.width, im.height, bstride, bdet, 10, &bn);
+    CHECK(rc == MNG_OK && same_detections(det, n, bdet, bn), "detect BGRA32 (stride %d, alpha ignored, capacity 10) gives the RGB24 detections exactly (%d)", bstride, bn);
+
+    mng_detector* d2 = NULL;
+    rc = mng_detector_create(2, &d2);
+    mng_detection tdet[10];
+    int32_t tn = -1;
+    if (rc == MNG_OK) rc = mng_detect_rgb24(d2, im.rgb, im.length, im.width, im.height, im.stride, tdet, 10, &tn);
+    CHECK(rc == MNG_OK && mng_detector_threads(d2) == 2 && same_detections(det, n, tdet, tn), "a 2-thread detector gives the 1-thread detections exactly");
+    mng_detector_destroy(d2);
+
+    /* Error codes. */
+    mng_handle* classifier = NULL;
+    mng_create(&classifier);
+    int32_t count;
+#define DEXPECT(call, code, what)                                                                              \
+    do {                                                                                                       \
+        count = 77;                                                                                            \
+        int r_ = (call);                                                                                       \
+        CHECK(r_ == (code) && (r_ == MNG_OK || count == 0), "detect: %-30s -> %d (expected %s = %d)%s%s", what, r_, #code, code, \
+              r_ != MNG_OK ? ": " : "", r_ != MNG_OK ? mng_last_error() : "");                                 \
+    } while (0)
+    DEXPECT(mng_detect_rgb24(NULL, im.rgb, im.length, im.width, im.height, im.stride, det, 10, &count), MNG_E_NULL, "null detector");
+    DEXPECT(mng_detect_rgb24(d, NULL, im.length, im.width, im.height, im.stride, det, 10, &count), MNG_E_NULL, "null pixels");
+    DEXPECT(mng_detect_bgra32(d, NULL, blen, im.width, im.height, bstride, det, 10, &count), MNG_E_NULL, "BGRA32 null pixels");
+    DEXPECT(mng_detect_rgb24(d, im.rgb, im.length, im.width, im.height, im.stride, NULL, 10, &count), MNG_E_NULL, "null out");
+    CHECK(mng_detect_rgb24(d, im.rgb, im.length, im.width, im.height, im.stride, det, 10, NULL) == MNG_E_NULL, "detect: null count -> MNG_E_NULL");
+    DEXPECT(mng_detect_rgb24(d, im.rgb, im.length - 1, im.width, im.height, im.stride, det, 10, &count), MNG_E_BUFFER_TOO_SMALL, "short buffer (one byte)");
+    DEXPECT(mng_detect_bgra32(d, bgra, blen - 4 * 4 - 1, im.width, im.height, bstride, det, 10, &count), MNG_E_BUFFER_TOO_SMALL, "BGRA32 short buffer");
+    DEXPECT(mng_detect_rgb24(d, im.rgb, 0, im.width, im.height, im.stride, det, 10, &count), MNG_E_BUFFER_TOO_SMALL, "pixels_length 0");
+    DEXPECT(mng_detect_rgb24(d, im.rgb, im.length, im.width, im.height, im.stride, det, 9, &count), MNG_E_BUFFER_TOO_SMALL, "capacity 9");
+    DEXPECT(mng_detect_bgra32(d, bgra, blen, im.width, im.height, bstride, det, 0, &count), MNG_E_BUFFER_TOO_SMALL, "BGRA32 capacity 0");
+    DEXPECT(mng_detect_rgb24(d, im.rgb, im.length, im.width, im.height, im.stride, det, -1, &count), MNG_E_BUFFER_TOO_SMALL, "capacity -1");
+    DEXPECT(mng_detect_rgb24(d, im.rgb, im.length, 0, im.height, im.stride, det, 10, &count), MNG_E_DIMENSIONS, "width 0");
+    DEXPECT(mng_detect_rgb24(d, im.rgb, im.length, im.width, -5, im.stride, det, 10, &count), MNG_E_DIMENSIONS, "height -5");
+    DEXPECT(mng_detect_rgb24(d, im.rgb, im.length, 40000, im.height, 40000 * 3, det, 10, &count), MNG_E_DIMENSIONS, "width 40000");
+    DEXPECT(mng_detect_rgb24(d, im.rgb, (size_t)1 << 40, 32768, 32768, 0x7FFFFFFF, det, 10, &count), MNG_E_DIMENSIONS, "image spanning > 2 GiB");
+    DEXPECT(mng_detect_rgb24(d, im.rgb, im.length, im.width, im.height, im.width * 3 - 1, det, 10, &count), MNG_E_STRIDE, "stride width*3-1");
+    DEXPECT(mng_detect_bgra32(d, bgra, blen, im.width, im.height, im.width * 3, det, 10, &count), MNG_E_STRIDE, "BGRA32 stride width*3");
+    DEXPECT(mng_detect_rgb24(d, im.rgb, im.length, im.width, im.height, -1, det, 10, &count), MNG_E_STRIDE, "stride -1");
+    DEXPECT(mng_detect_rgb24((mng_detector*)classifier, im.rgb, im.length, im.width, im.height, im.stride, det, 10, &count), MNG_E_ARGUMENT, "classifier handle as detector");
+    mng_prediction p[5];
+    rc = mng_classify_rgb24((mng_handle*)d, im.rgb, im.length, im.width, im.height, im.stride, 5, p);
+    CHECK(rc == MNG_E_ARGUMENT, "classify: detector as classifier handle  -> %d (expected MNG_E_ARGUMENT = 2): %s", rc, mng_last_error());
+    uint64_t fake[4] = { 0, 0, 0, 0 };
+    DEXPECT(mng_detect_rgb24((mng_detector*)fake, im.rgb, im.length, im.width, im.height, im.stride, det, 10, &count), MNG_E_ARGUMENT, "foreign (non-handle) pointer");
+    CHECK(mng_detector_simd((mng_detector*)classifier) == NULL && mng_detector_threads(NULL) == 0, "mng_detector_simd(classifier handle) -> NULL, mng_detector_threads(NULL) -> 0");
+    DEXPECT(mng_detect_rgb24(d, im.rgb, im.length, 1, 1, 3, det, 10, &count), MNG_OK, "1x1 image");
+    CHECK(count >= 0 && count <= 10, "1x1 image: %d detections", count);
+    mng_destroy(classifier);
+    mng_detector_destroy(NULL);
+    CHECK(1, "mng_detector_destroy(NULL) is a no-op");
+    mng_detector_destroy(d);
+    free(bgra);
+    free(im.rgb);
+}
+
 int main(int argc, char** argv) {
     const char* dir = argc > 1 ? argv[1] : "tests/MobileNetGen.Tests/Fixtures";
+    int expect_detector = argc > 2 ? (strcmp(argv[2], "detector") == 0 ? 1 : strcmp(argv[2], "no-detector") == 0 ? 0 : -2) : -1;
+    if (expect_detector == -2) { fprintf(stderr, "usage: mobilenet_test FIXTURES_DIR [detector|no-detector]\n"); return 2; }
     char path[4096];
 
     printf("libmobilenet %s\n", mng_version());
@@ -259,6 +418,9 @@ int main(int argc, char** argv) {
           jobs[0].ok, jobs[1].ok);
 
     free(grace.rgb);
+
+    test_detector(dir, expect_detector);
+
     printf("%d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
 }

@@ -6,6 +6,15 @@
  *   dotnet publish runtime/MobileNetGen.Native -c Release -r linux-x64 -p:NativeLib=Shared   -> libmobilenet.so
  *   dotnet publish runtime/MobileNetGen.Native -c Release -r linux-x64 -p:NativeLib=Static   -> libmobilenet.a
  *
+ * The library also holds Google's SSD MobileNet v1 COCO object detector (uint8, alpha 0.75, 300x300 input, 90 COCO
+ * classes; the mng_detector_* and mng_detect_* functions below), unless built with -p:MobileNetDetector=false:
+ *   -p:MobileNetDetector=true  (default)  classifier + detector: the detector adds about 5.4 MB to libmobilenet.so
+ *                                          (4.2 MB of weights, 1.2 MB of code; x64 0.25_224: 3.4 MB -> 8.8 MB)
+ *   -p:MobileNetDetector=false            classifier only; every detector function then returns MNG_E_NOT_BUILT
+ *                                          (mng_detection_label returns NULL) and mng_last_error() says so.
+ * The choice does not change the ABI: a program built against this header links with either library and can test
+ * for the detector at run time with mng_detector_model_info().
+ *
  * Conventions
  *  - Functions that can fail return an mng_status (MNG_OK = 0). On failure, mng_last_error() gives a message.
  *  - No C++ or .NET exception ever crosses this boundary: every entry point catches everything.
@@ -19,7 +28,8 @@
  *  - A handle owns one classifier instance (its own workspace). Use one handle per thread: handles are fully
  *    independent and may run in parallel (they share the read-only weights). Using the SAME handle from two threads at
  *    once is refused with MNG_E_BUSY (never a data race inside the library), but it is the caller's job to avoid it.
- *  - mng_version, mng_model_info, mng_label and mng_last_error may be called from any thread at any time.
+ *  - mng_version, mng_model_info, mng_label, mng_output_label, mng_detector_model_info, mng_detection_label and
+ *    mng_last_error may be called from any thread at any time.
  *  - The first call into the library initialises the .NET runtime (a few milliseconds); it is thread-safe.
  */
 #ifndef MOBILENET_H
@@ -36,12 +46,15 @@ extern "C" {
 typedef enum mng_status {
     MNG_OK = 0,
     MNG_E_NULL = 1,             /* a required pointer (handle, pixels, output) is NULL */
-    MNG_E_ARGUMENT = 2,         /* an argument is invalid (e.g. a destroyed handle, a label index out of range) */
-    MNG_E_BUFFER_TOO_SMALL = 3, /* pixels_length < stride*(height-1) + width*bpp, or embeddings capacity < feature size */
+    MNG_E_ARGUMENT = 2,         /* an argument is invalid (e.g. a destroyed handle, a classifier handle given to a
+                                   detector function or the reverse, a label index out of range, threads out of range) */
+    MNG_E_BUFFER_TOO_SMALL = 3, /* pixels_length < stride*(height-1) + width*bpp, embeddings capacity < feature size, or
+                                   detection capacity < max_detections */
     MNG_E_DIMENSIONS = 4,       /* width or height outside 1..32768, or the image spans more than 2 GiB */
     MNG_E_STRIDE = 5,           /* stride < width * bytes per pixel (3 for RGB24, 4 for BGRA32) */
     MNG_E_K_RANGE = 6,          /* k outside 1..num_classes */
     MNG_E_BUSY = 7,             /* the handle is being used by another thread right now */
+    MNG_E_NOT_BUILT = 8,        /* the library was built without the detector (-p:MobileNetDetector=false) */
     MNG_E_INTERNAL = 100        /* unexpected failure inside the library (message in mng_last_error) */
 } mng_status;
 
@@ -112,6 +125,86 @@ const char* mng_label(int32_t index);
  * label for a custom (fine-tuned) head, "class N" when it has none. Static string; NULL (and MNG_E_ARGUMENT in
  * mng_last_error) for an index out of range. */
 const char* mng_output_label(int32_t output);
+
+/* ----- Object detection (SSD MobileNet v1 COCO) -------------------------------------------------------------------------
+ *
+ * The whole frame is resized to the detector's 300x300 input (bilinear, no crop, as TensorFlow Lite's Task Library
+ * does), the uint8 network runs (every output equal to TFLite's reference kernels), and TFLite's
+ * TFLite_Detection_PostProcess (box decoding, class-agnostic non-maximum suppression, IoU 0.6) gives at most
+ * max_detections (10) detections, best first. Images: RGB24 or BGRA32 as above, 1x1 to 32768x32768.
+ * Thread safety as for classifier handles: one mng_detector per thread; the same detector on two threads at once is
+ * refused with MNG_E_BUSY. */
+
+/* One detection. The box is in pixels of the image passed in (floats, not rounded or clamped: SSD boxes may reach past
+ * the image edge): left/top the near edges, right/bottom the far ones. `class_index` is TFLite's detection_classes
+ * value, 0-based without background (0 = person, 16 = cat, 17 = dog; line class_index + 1 of TFLite's COCO
+ * labelmap.txt, whose line 0 is "???"). `score` is TFLite's detection_scores value (0..1). `label` is the COCO label
+ * ("cat"): static UTF-8, owned by the library, valid as long as the library is loaded (never free it). */
+typedef struct mng_detection {
+    float left, top, right, bottom;
+    int32_t class_index;
+    float score;
+    const char* label;
+} mng_detection;
+
+/* Build-time facts about the compiled-in detector. All strings are static. */
+typedef struct mng_detector_info {
+    const char* name;       /* weights entry: "ssd_mobilenet_v1_0.75_300_coco_quant" */
+    const char* variant;    /* "0.75_300_quant" */
+    float alpha;            /* backbone width multiplier: 0.75 */
+    int32_t input_width;    /* 300 */
+    int32_t input_height;   /* 300 */
+    int32_t num_classes;    /* class score columns, background included: 91 (class_index is 0..num_classes-2) */
+    int32_t num_anchors;    /* 1917 */
+    int32_t max_detections; /* the most one call returns (10): the `capacity` mng_detect_* need at least */
+    int64_t macs;           /* multiply-accumulates per image (network only) */
+    int64_t parameters;
+    int64_t weight_bytes;   /* bytes of detector weights embedded in the library */
+    const char* simd;       /* SIMD path a new detector uses on this CPU: "Vector512", "Vector256", "Vector128", "Scalar" */
+} mng_detector_info;
+
+/* Opaque detector handle (not interchangeable with mng_handle). */
+typedef struct mng_detector mng_detector;
+
+/* Fills *info. Returns MNG_OK, MNG_E_NULL if info is NULL, or MNG_E_NOT_BUILT (info untouched) when the library has no
+ * detector. */
+int32_t mng_detector_model_info(mng_detector_info* info);
+
+/* Creates a detector (allocates its workspace: about 2.9 MB). `threads`: threads per inference, 1..64, or 0 for the
+ * build's default (-p:MobileNetThreads, default 1); more than one uses a small pool of worker threads owned by the
+ * detector. Returns MNG_OK and sets *detector, or MNG_E_NULL (detector NULL), MNG_E_ARGUMENT (threads out of range),
+ * MNG_E_NOT_BUILT or MNG_E_INTERNAL; *detector is set to NULL on failure. Free it with mng_detector_destroy. */
+int32_t mng_detector_create(int32_t threads, mng_detector** detector);
+
+/* Frees a detector (and its worker threads). NULL is ignored. It must not be used after (or while) it is destroyed. */
+void mng_detector_destroy(mng_detector* detector);
+
+/* SIMD path of a detector ("Vector256", ...), static string; NULL on a NULL or invalid detector (or no detector). */
+const char* mng_detector_simd(mng_detector* detector);
+
+/* Threads per inference of a detector; 0 on a NULL or invalid detector (or no detector). */
+int32_t mng_detector_threads(mng_detector* detector);
+
+/* Detects objects in an RGB24 image and writes them, best first (highest score), to out[0..*count-1]; *count is 0..10.
+ *   pixels_length: bytes readable at `pixels`; must be >= stride*(height-1) + width*3.
+ *   capacity: entries of `out`; must be >= max_detections (10), whatever the image.
+ * Returns MNG_OK, MNG_E_NULL (detector, pixels, out or count NULL), MNG_E_DIMENSIONS, MNG_E_STRIDE,
+ * MNG_E_BUFFER_TOO_SMALL (pixels_length or capacity), MNG_E_ARGUMENT (invalid detector), MNG_E_BUSY, MNG_E_NOT_BUILT or
+ * MNG_E_INTERNAL; on failure *count is set to 0 when count is not NULL. Allocates nothing. */
+int32_t mng_detect_rgb24(mng_detector* detector, const uint8_t* pixels, size_t pixels_length,
+                         int32_t width, int32_t height, int32_t stride,
+                         mng_detection* out, int32_t capacity, int32_t* count);
+
+/* As mng_detect_rgb24 for BGRA32 pixels (4 bytes per pixel, alpha ignored): pixels_length >= stride*(height-1) + width*4. */
+int32_t mng_detect_bgra32(mng_detector* detector, const uint8_t* pixels, size_t pixels_length,
+                          int32_t width, int32_t height, int32_t stride,
+                          mng_detection* out, int32_t capacity, int32_t* count);
+
+/* COCO label of a detection class_index 0..num_classes-2 (16 = "cat"), the same static string mng_detection.label points
+ * at. NULL (and MNG_E_ARGUMENT, or MNG_E_NOT_BUILT, in mng_last_error) for an index out of range or no detector. */
+const char* mng_detection_label(int32_t class_index);
+
+/* ----- Errors ----------------------------------------------------------------------------------------------------- */
 
 /* Message of the last failed call on THIS thread (thread-local), "" if none failed yet. Not cleared by successful
  * calls. Valid until the next failing call on the same thread. Never NULL. (Each thread that sees an error gets a

@@ -6,6 +6,7 @@ using MobileNetGen.Tests.ObjectDetection.Reference;
 using MobileNetGen.Variants;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
+using SixLabors.ImageSharp.Processing;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -153,6 +154,42 @@ public class GeneratedDetectorTests(ITestOutputHelper output)
             Assert.InRange(w, g.Width - 36, g.Width + 36);
             Assert.InRange(h, g.Height - 18, g.Height + 18);
         }
+    }
+
+    /// <summary>
+    /// The C test's picture (tests/native/mobilenet_test.c decodes only BMP): <c>Fixtures/cats_and_dogs_600x300.bmp</c> is the demo
+    /// photo decoded by the product's loader and halved with ImageSharp's bilinear resize (pixels within 1, in case another
+    /// machine's vector width rounds a sample differently), and the managed detector finds on it what the C test asserts.
+    /// </summary>
+    [SharedDataFact]
+    public void The_C_tests_cats_and_dogs_fixture_is_the_demo_photo_halved()
+    {
+        using var derived = ImageLoader.LoadRgb24(ImagePath);
+        derived.Mutate(c => c.Resize(600, 300, KnownResamplers.Triangle));
+        using var fixture = ImageLoader.LoadRgb24(Path.Combine(AppContext.BaseDirectory, "Fixtures", "cats_and_dogs_600x300.bmp"));
+        Assert.Equal((600, 300), (fixture.Width, fixture.Height));
+        var a = new byte[600 * 300 * 3];
+        var b = new byte[600 * 300 * 3];
+        derived.CopyPixelDataTo(a);
+        fixture.CopyPixelDataTo(b);
+        int worst = 0, differing = 0;
+        for (int i = 0; i < a.Length; i++)
+        {
+            int d = Math.Abs(a[i] - b[i]);
+            worst = Math.Max(worst, d);
+            if (d != 0) differing++;
+        }
+        output.WriteLine($"fixture vs derived: {differing} bytes differ, at most by {worst}");
+        Assert.InRange(worst, 0, 1);
+
+        using var detector = Create();
+        var found = new Detection[detector.MaxDetections];
+        int n = detector.DetectRgb24(b, 600, 300, 600 * 3, found);
+        foreach (var x in found.AsSpan(0, n))
+            output.WriteLine($"{x.ClassIndex,3} {x.Label,-8} {x.Score:F6}  [{x.Pixels.Left:F2}, {x.Pixels.Top:F2}, {x.Pixels.Right:F2}, {x.Pixels.Bottom:F2}]");
+        Assert.InRange(n, 1, detector.MaxDetections);
+        Assert.Contains(found[0].ClassIndex, new[] { 16, 17 });
+        Assert.True(found[0].Score > 0.4f, $"top score {found[0].Score}");
     }
 
     [SharedDataFact]
