@@ -26,7 +26,7 @@ public static class DetectorBench
         public double Share(double ms) => TotalMs > 0 ? 100 * ms / TotalMs : 0;
     }
 
-    public sealed record Result(int Threads, SimdPath Path, LatencyStats Detect, LatencyStats? OnnxRuntime, Stages Stages, int Detections, int? ScoresDiffering);
+    public sealed record Result(int Threads, string Isa, LatencyStats Detect, LatencyStats? OnnxRuntime, Stages Stages, int Detections, int? ScoresDiffering);
 
     /// <summary>A deterministic frame: smooth gradients plus noise, so that the resize and the network do real work.</summary>
     public static byte[] FixedFrame()
@@ -82,7 +82,7 @@ public static class DetectorBench
         double Stage(string prefix) => profile.Steps.Where(s => s.Step.Kind.StartsWith(prefix, StringComparison.Ordinal)).Sum(s => s.MedianMs);
         var preprocess = LatencyMeter.Measure(() => pre.PreprocessRgb24(frame, FrameWidth, FrameHeight, FrameWidth * 3, input), warmup, Math.Max(10, iterations / 2));
         var stages = new Stages(preprocess.MedianMs, Stage("backbone"), Stage("heads"), Stage("post-processing"));
-        return new Result(threads, detector.SimdPath, stats[0], ort != null ? stats[1] : null, stages, count, differing);
+        return new Result(threads, MobileNetGen.Runtime.Kernels.Quantized.QuantizedKernels.Resolve(detector.SimdPath).ToString(), stats[0], ort != null ? stats[1] : null, stages, count, differing);
     }
 
     public static int Execute(CliContext ctx, int threads, int iterations, int warmup, bool json, bool noOnnx)
@@ -96,7 +96,7 @@ public static class DetectorBench
 
         if (json)
         {
-            var rows = results.Select(r => new DetectorBenchJson(info.Name, r.Threads, r.Path.ToString(), FrameWidth, FrameHeight,
+            var rows = results.Select(r => new DetectorBenchJson(info.Name, r.Threads, r.Isa, FrameWidth, FrameHeight,
                 R(r.Detect.MedianMs), R(r.Detect.P10Ms), R(r.Detect.P90Ms), r.Detect.AllocatedBytesPerRun, info.Macs,
                 R(r.Stages.PreprocessMs), R(r.Stages.BackboneMs), R(r.Stages.HeadsMs), R(r.Stages.PostprocessMs),
                 r.OnnxRuntime is { } o ? R(o.MedianMs) : null, r.ScoresDiffering, r.Detect.Iterations, machine.Cpu)).ToList();
@@ -112,7 +112,7 @@ public static class DetectorBench
                      Markup.Escape(string.Create(inv, $"a {FrameWidth}×{FrameHeight} RGB24 frame, {iterations} timed runs after {warmup} warm-up, medians")));
         var table = new Table().Border(TableBorder.Rounded)
             .AddColumn(new TableColumn("threads").RightAligned())
-            .AddColumn("simd")
+            .AddColumn("integer kernels")
             .AddColumn(new TableColumn("DetectRgb24 ms\nmedian (p10–p90)").RightAligned());
         if (!noOnnx)
             table.AddColumn(new TableColumn("ONNX Runtime ms\n(network + our resize)").RightAligned())
@@ -125,7 +125,7 @@ public static class DetectorBench
              .AddColumn(new TableColumn("alloc B/inf.").RightAligned());
         foreach (var r in results)
         {
-            var cells = new List<string> { r.Threads.ToString(inv), r.Path.ToString(), Ms(r.Detect) };
+            var cells = new List<string> { r.Threads.ToString(inv), r.Isa, Ms(r.Detect) };
             if (!noOnnx)
             {
                 cells.Add(r.OnnxRuntime is { } o ? Ms(o) : "");

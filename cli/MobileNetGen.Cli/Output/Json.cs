@@ -163,7 +163,7 @@ public sealed record ChooseJson(
 /// <summary>
 /// One row of <c>bench --detector --json</c>: the detector on a <paramref name="FrameWidth"/> × <paramref name="FrameHeight"/> RGB24
 /// frame with <paramref name="Threads"/> threads; end-to-end medians, the stages' medians (resize, backbone, heads, post-processing),
-/// managed bytes per inference, and ONNX Runtime's median on the same uint8 network (null with <c>--no-onnx</c>) with the count of
+/// managed bytes per inference (<paramref name="Simd"/>: the integer kernels' ISA, e.g. Vector256Vnni), and ONNX Runtime's median on the same uint8 network (null with <c>--no-onnx</c>) with the count of
 /// its output bytes that differ from ours.
 /// </summary>
 public sealed record DetectorBenchJson(
