@@ -83,7 +83,7 @@ public static class ClassifyCommand
                 if (model is QuantizedMobileNetClassifier)
                 {
                     var isa = MobileNetGen.Runtime.Kernels.Quantized.QuantizedKernels.Resolve(model.SimdPath);
-                    bool dot = isa is MobileNetGen.Runtime.Kernels.Quantized.QuantizedIsa.Vector128Dot or MobileNetGen.Runtime.Kernels.Quantized.QuantizedIsa.Vector256Vnni;
+                    bool dot = isa is MobileNetGen.Runtime.Kernels.Quantized.QuantizedIsa.Vector128Dot or MobileNetGen.Runtime.Kernels.Quantized.QuantizedIsa.Vector256Vnni or MobileNetGen.Runtime.Kernels.Quantized.QuantizedIsa.Vector512Vnni;
                     string how = !dot ? "none used" : MobileNetGen.Runtime.Kernels.Quantized.QuantizedKernels.IsNative(isa) ? "hardware" : "emulated";
                     console.WriteLine($"integer isa: {isa} (dot-product instruction: {how})");
                 }

@@ -175,7 +175,7 @@ public unsafe class QuantizedKernelTests
         }
         Assert.Equal(QuantizedIsa.Scalar, QuantizedKernels.Resolve(SimdPath.Scalar));
         if (System.Runtime.Intrinsics.X86.Avx512BW.IsSupported)
-            Assert.Equal(System.Runtime.Intrinsics.X86.AvxVnni.IsSupported ? QuantizedIsa.Vector256Vnni : QuantizedIsa.Vector512, QuantizedKernels.Resolve(SimdPath.Vector512));
+            Assert.Equal(System.Runtime.Intrinsics.X86.AvxVnni.IsSupported ? QuantizedIsa.Vector512Vnni : QuantizedIsa.Vector512, QuantizedKernels.Resolve(SimdPath.Vector512));
         if (System.Runtime.Intrinsics.X86.Avx2.IsSupported)
             Assert.Equal(System.Runtime.Intrinsics.X86.AvxVnni.IsSupported ? QuantizedIsa.Vector256Vnni : QuantizedIsa.Vector256, QuantizedKernels.Resolve(SimdPath.Vector256));
     }

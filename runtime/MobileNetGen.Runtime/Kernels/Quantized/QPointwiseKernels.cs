@@ -63,7 +63,7 @@ public static unsafe class QPointwiseKernels
         {
             case QuantizedIsa.Vector512 when Has512: Pairs6x32Avx512<TShape>(a, o, (short*)weights, bias, pixels, panelStart, panelEnd); break;
             case QuantizedIsa.Vector256 when Has256: Pairs4x16Avx2<TShape>(a, o, (short*)weights, bias, pixels, panelStart, panelEnd); break;
-            case QuantizedIsa.Vector256Vnni when Has256: Quads4x16AvxVnni<TShape>(a, o, (byte*)weights, bias, pixels, panelStart, panelEnd); break;
+            case QuantizedIsa.Vector256Vnni or QuantizedIsa.Vector512Vnni when Has256: Quads4x16AvxVnni<TShape>(a, o, (byte*)weights, bias, pixels, panelStart, panelEnd); break;
             case QuantizedIsa.Vector128 when Has128: Pairs2x16Vector128<TShape>(a, o, (short*)weights, bias, pixels, panelStart, panelEnd); break;
             case QuantizedIsa.Vector128Dot when Has128: Quads4x16Dot<TShape>(a, o, (byte*)weights, bias, pixels, panelStart, panelEnd); break;
             case QuantizedIsa.Scalar: ScalarKernel<TShape>(a, o, (short*)weights, bias, pixels, panelStart, panelEnd); break;

@@ -30,7 +30,7 @@ public static unsafe class QStemKernels
     {
         switch (isa)
         {
-            case QuantizedIsa.Vector512 when Has512: Rows<TShape>(3, input, output, weights, bias, rowStart, rowEnd); break;
+            case QuantizedIsa.Vector512 or QuantizedIsa.Vector512Vnni when Has512: Rows<TShape>(3, input, output, weights, bias, rowStart, rowEnd); break;
             case QuantizedIsa.Vector256 or QuantizedIsa.Vector256Vnni when Has256: Rows<TShape>(2, input, output, weights, bias, rowStart, rowEnd); break;
             case QuantizedIsa.Vector128 or QuantizedIsa.Vector128Dot when Has128: Rows<TShape>(1, input, output, weights, bias, rowStart, rowEnd); break;
             case QuantizedIsa.Scalar: ScalarKernel<TShape>(input, output, weights, bias, rowStart, rowEnd); break;

@@ -28,6 +28,9 @@ public enum QuantizedIsa
     Vector256Vnni,
     /// <summary>AVX-512F + BW: vpmaddwd on 512 bits, vpmovdb.</summary>
     Vector512,
+    /// <summary>AVX-512 and AVX-VNNI together: the pointwise and logits layers as <see cref="Vector256Vnni"/> (quad layout;
+    /// .NET 10 exposes no 512-bit VNNI), the stem, depthwise and requantization on 512 bits as <see cref="Vector512"/>.</summary>
+    Vector512Vnni,
 }
 
 /// <summary>How a pointwise or logits layer's weights are packed (<see cref="QuantizedPacking"/>): it depends on the ISA.</summary>
@@ -52,15 +55,16 @@ public static class QuantizedKernels
     /// <summary>
     /// The best ISA that both the hardware and <paramref name="path"/> allow: Vector512 → AVX-512BW, else as Vector256;
     /// Vector256 → AVX-VNNI, else AVX2, else as Vector128; Vector128 → ARM Dp, else AdvSimd / SSE4.1, else Scalar; Auto as Vector512.
-    /// A CPU with AVX-VNNI resolves Vector512 to <see cref="QuantizedIsa.Vector256Vnni"/> even when it has AVX-512: .NET 10
-    /// exposes no 512-bit VNNI, and one vpdpbusd doing four multiply-adds per lane beats the 512-bit widening multiplies
-    /// (measured on an Intel Xeon, family 6 model 207, 1.0_224_quant one thread: 9.8 ms against 14.6 ms, best of 30).
+    /// A CPU with both AVX-512 and AVX-VNNI resolves Vector512 to <see cref="QuantizedIsa.Vector512Vnni"/>: .NET 10 exposes no
+    /// 512-bit VNNI, and one 256-bit vpdpbusd doing four multiply-adds per lane beats the 512-bit widening multiplies in the
+    /// pointwise layers, while the stem and depthwise layers are faster on 512 bits (measured on an Intel Xeon, family 6
+    /// model 207, 1.0_224_quant one thread: Vector512 14.6 ms, Vector256Vnni 9.8 ms, best of 30; Vector512Vnni's stem
+    /// 0.85 → 0.36 ms and first depthwise layer 0.34 → 0.27 ms against Vector256Vnni).
     /// </summary>
     public static QuantizedIsa Resolve(SimdPath path)
     {
         if (path == SimdPath.Auto) path = SimdPath.Vector512; // the best there is
-        if ((path == SimdPath.Vector512 || path == SimdPath.Vector256) && Has256 && AvxVnni.IsSupported) return QuantizedIsa.Vector256Vnni;
-        if (path == SimdPath.Vector512 && Has512) return QuantizedIsa.Vector512;
+        if (path == SimdPath.Vector512 && Has512) return AvxVnni.IsSupported ? QuantizedIsa.Vector512Vnni : QuantizedIsa.Vector512;
         if ((path == SimdPath.Vector512 || path == SimdPath.Vector256) && Has256)
             return AvxVnni.IsSupported ? QuantizedIsa.Vector256Vnni : QuantizedIsa.Vector256;
         if (path != SimdPath.Scalar && Has128)
@@ -75,6 +79,7 @@ public static class QuantizedKernels
         QuantizedIsa.Vector128 or QuantizedIsa.Vector128Dot => Has128,
         QuantizedIsa.Vector256 or QuantizedIsa.Vector256Vnni => Has256,
         QuantizedIsa.Vector512 => Has512,
+        QuantizedIsa.Vector512Vnni => Has512 && Has256,
         _ => false,
     };
 
@@ -82,13 +87,13 @@ public static class QuantizedKernels
     public static bool IsNative(QuantizedIsa isa) => isa switch
     {
         QuantizedIsa.Vector128Dot => AdvSimd.Arm64.IsSupported && Dp.IsSupported,
-        QuantizedIsa.Vector256Vnni => AvxVnni.IsSupported,
+        QuantizedIsa.Vector256Vnni or QuantizedIsa.Vector512Vnni => AvxVnni.IsSupported,
         _ => IsSupported(isa),
     };
 
     /// <summary>The pointwise / logits weight layout <paramref name="isa"/> reads.</summary>
     public static QuantizedWeightLayout LayoutOf(QuantizedIsa isa) =>
-        isa is QuantizedIsa.Vector128Dot or QuantizedIsa.Vector256Vnni ? QuantizedWeightLayout.Quads : QuantizedWeightLayout.Pairs;
+        isa is QuantizedIsa.Vector128Dot or QuantizedIsa.Vector256Vnni or QuantizedIsa.Vector512Vnni ? QuantizedWeightLayout.Quads : QuantizedWeightLayout.Pairs;
 
     internal static NotSupportedException Unsupported(QuantizedIsa isa) =>
         new($"the uint8 kernels cannot run {isa} on this CPU / in this binary (use QuantizedKernels.Resolve)");
