@@ -178,7 +178,7 @@ public static unsafe class QDepthwiseKernels
         where TSimd : struct, IQSimd<TVec> where TVec : struct where TShape : struct, IQDepthwiseShape
     {
         int C = TShape.Channels;
-        TVec vrow = TSimd.MultiplyAdd(default, vzp, TSimd.Add(TSimd.Add(TSimd.LoadS16(k), TSimd.LoadS16(k + C)), TSimd.LoadS16(k + 2 * C)));
+        TVec vrow = TSimd.MultiplyAddSmall(default, vzp, TSimd.Add(TSimd.Add(TSimd.LoadS16(k), TSimd.LoadS16(k + C)), TSimd.LoadS16(k + 2 * C)));
         a = TSimd.Add(a, vrow); b = TSimd.Add(b, vrow); c = TSimd.Add(c, vrow); d = TSimd.Add(d, vrow);
     }
 
@@ -187,7 +187,7 @@ public static unsafe class QDepthwiseKernels
         where TSimd : struct, IQSimd<TVec> where TVec : struct where TShape : struct, IQDepthwiseShape
     {
         int C = TShape.Channels;
-        TVec vrow = TSimd.MultiplyAdd(default, vzp, TSimd.Add(TSimd.Add(TSimd.LoadS16(k), TSimd.LoadS16(k + C)), TSimd.LoadS16(k + 2 * C)));
+        TVec vrow = TSimd.MultiplyAddSmall(default, vzp, TSimd.Add(TSimd.Add(TSimd.LoadS16(k), TSimd.LoadS16(k + C)), TSimd.LoadS16(k + 2 * C)));
         a0 = TSimd.Add(a0, vrow); a1 = TSimd.Add(a1, vrow); a2 = TSimd.Add(a2, vrow); a3 = TSimd.Add(a3, vrow);
         a4 = TSimd.Add(a4, vrow); a5 = TSimd.Add(a5, vrow); a6 = TSimd.Add(a6, vrow); a7 = TSimd.Add(a7, vrow);
     }
@@ -202,24 +202,24 @@ public static unsafe class QDepthwiseKernels
         TVec w0 = TSimd.LoadS16(k), w1 = TSimd.LoadS16(k + C), w2 = TSimd.LoadS16(k + 2 * C), x;
         if (TShape.Stride == 1)
         {
-            x = TSimd.LoadU8(pc); a = TSimd.MultiplyAdd(a, x, w0);
-            x = TSimd.LoadU8(pc + C); a = TSimd.MultiplyAdd(a, x, w1); b = TSimd.MultiplyAdd(b, x, w0);
-            x = TSimd.LoadU8(pc + 2 * C); a = TSimd.MultiplyAdd(a, x, w2); b = TSimd.MultiplyAdd(b, x, w1); c = TSimd.MultiplyAdd(c, x, w0);
-            x = TSimd.LoadU8(pc + 3 * C); b = TSimd.MultiplyAdd(b, x, w2); c = TSimd.MultiplyAdd(c, x, w1); d = TSimd.MultiplyAdd(d, x, w0);
-            x = TSimd.LoadU8(pc + 4 * C); c = TSimd.MultiplyAdd(c, x, w2); d = TSimd.MultiplyAdd(d, x, w1);
-            x = TSimd.LoadU8(pc + 5 * C); d = TSimd.MultiplyAdd(d, x, w2);
+            x = TSimd.LoadU8(pc); a = TSimd.MultiplyAddSmall(a, x, w0);
+            x = TSimd.LoadU8(pc + C); a = TSimd.MultiplyAddSmall(a, x, w1); b = TSimd.MultiplyAddSmall(b, x, w0);
+            x = TSimd.LoadU8(pc + 2 * C); a = TSimd.MultiplyAddSmall(a, x, w2); b = TSimd.MultiplyAddSmall(b, x, w1); c = TSimd.MultiplyAddSmall(c, x, w0);
+            x = TSimd.LoadU8(pc + 3 * C); b = TSimd.MultiplyAddSmall(b, x, w2); c = TSimd.MultiplyAddSmall(c, x, w1); d = TSimd.MultiplyAddSmall(d, x, w0);
+            x = TSimd.LoadU8(pc + 4 * C); c = TSimd.MultiplyAddSmall(c, x, w2); d = TSimd.MultiplyAddSmall(d, x, w1);
+            x = TSimd.LoadU8(pc + 5 * C); d = TSimd.MultiplyAddSmall(d, x, w2);
         }
         else
         {
-            x = TSimd.LoadU8(pc); a = TSimd.MultiplyAdd(a, x, w0);
-            x = TSimd.LoadU8(pc + C); a = TSimd.MultiplyAdd(a, x, w1);
-            x = TSimd.LoadU8(pc + 2 * C); a = TSimd.MultiplyAdd(a, x, w2); b = TSimd.MultiplyAdd(b, x, w0);
-            x = TSimd.LoadU8(pc + 3 * C); b = TSimd.MultiplyAdd(b, x, w1);
-            x = TSimd.LoadU8(pc + 4 * C); b = TSimd.MultiplyAdd(b, x, w2); c = TSimd.MultiplyAdd(c, x, w0);
-            x = TSimd.LoadU8(pc + 5 * C); c = TSimd.MultiplyAdd(c, x, w1);
-            x = TSimd.LoadU8(pc + 6 * C); c = TSimd.MultiplyAdd(c, x, w2); d = TSimd.MultiplyAdd(d, x, w0);
-            x = TSimd.LoadU8(pc + 7 * C); d = TSimd.MultiplyAdd(d, x, w1);
-            x = TSimd.LoadU8(pc + 8 * C); d = TSimd.MultiplyAdd(d, x, w2);
+            x = TSimd.LoadU8(pc); a = TSimd.MultiplyAddSmall(a, x, w0);
+            x = TSimd.LoadU8(pc + C); a = TSimd.MultiplyAddSmall(a, x, w1);
+            x = TSimd.LoadU8(pc + 2 * C); a = TSimd.MultiplyAddSmall(a, x, w2); b = TSimd.MultiplyAddSmall(b, x, w0);
+            x = TSimd.LoadU8(pc + 3 * C); b = TSimd.MultiplyAddSmall(b, x, w1);
+            x = TSimd.LoadU8(pc + 4 * C); b = TSimd.MultiplyAddSmall(b, x, w2); c = TSimd.MultiplyAddSmall(c, x, w0);
+            x = TSimd.LoadU8(pc + 5 * C); c = TSimd.MultiplyAddSmall(c, x, w1);
+            x = TSimd.LoadU8(pc + 6 * C); c = TSimd.MultiplyAddSmall(c, x, w2); d = TSimd.MultiplyAddSmall(d, x, w0);
+            x = TSimd.LoadU8(pc + 7 * C); d = TSimd.MultiplyAddSmall(d, x, w1);
+            x = TSimd.LoadU8(pc + 8 * C); d = TSimd.MultiplyAddSmall(d, x, w2);
         }
     }
 
@@ -232,36 +232,36 @@ public static unsafe class QDepthwiseKernels
         TVec w0 = TSimd.LoadS16(k), w1 = TSimd.LoadS16(k + C), w2 = TSimd.LoadS16(k + 2 * C), x;
         if (TShape.Stride == 1)
         {
-            x = TSimd.LoadU8(pc); a0 = TSimd.MultiplyAdd(a0, x, w0);
-            x = TSimd.LoadU8(pc + C); a0 = TSimd.MultiplyAdd(a0, x, w1); a1 = TSimd.MultiplyAdd(a1, x, w0);
-            x = TSimd.LoadU8(pc + 2 * C); a0 = TSimd.MultiplyAdd(a0, x, w2); a1 = TSimd.MultiplyAdd(a1, x, w1); a2 = TSimd.MultiplyAdd(a2, x, w0);
-            x = TSimd.LoadU8(pc + 3 * C); a1 = TSimd.MultiplyAdd(a1, x, w2); a2 = TSimd.MultiplyAdd(a2, x, w1); a3 = TSimd.MultiplyAdd(a3, x, w0);
-            x = TSimd.LoadU8(pc + 4 * C); a2 = TSimd.MultiplyAdd(a2, x, w2); a3 = TSimd.MultiplyAdd(a3, x, w1); a4 = TSimd.MultiplyAdd(a4, x, w0);
-            x = TSimd.LoadU8(pc + 5 * C); a3 = TSimd.MultiplyAdd(a3, x, w2); a4 = TSimd.MultiplyAdd(a4, x, w1); a5 = TSimd.MultiplyAdd(a5, x, w0);
-            x = TSimd.LoadU8(pc + 6 * C); a4 = TSimd.MultiplyAdd(a4, x, w2); a5 = TSimd.MultiplyAdd(a5, x, w1); a6 = TSimd.MultiplyAdd(a6, x, w0);
-            x = TSimd.LoadU8(pc + 7 * C); a5 = TSimd.MultiplyAdd(a5, x, w2); a6 = TSimd.MultiplyAdd(a6, x, w1); a7 = TSimd.MultiplyAdd(a7, x, w0);
-            x = TSimd.LoadU8(pc + 8 * C); a6 = TSimd.MultiplyAdd(a6, x, w2); a7 = TSimd.MultiplyAdd(a7, x, w1);
-            x = TSimd.LoadU8(pc + 9 * C); a7 = TSimd.MultiplyAdd(a7, x, w2);
+            x = TSimd.LoadU8(pc); a0 = TSimd.MultiplyAddSmall(a0, x, w0);
+            x = TSimd.LoadU8(pc + C); a0 = TSimd.MultiplyAddSmall(a0, x, w1); a1 = TSimd.MultiplyAddSmall(a1, x, w0);
+            x = TSimd.LoadU8(pc + 2 * C); a0 = TSimd.MultiplyAddSmall(a0, x, w2); a1 = TSimd.MultiplyAddSmall(a1, x, w1); a2 = TSimd.MultiplyAddSmall(a2, x, w0);
+            x = TSimd.LoadU8(pc + 3 * C); a1 = TSimd.MultiplyAddSmall(a1, x, w2); a2 = TSimd.MultiplyAddSmall(a2, x, w1); a3 = TSimd.MultiplyAddSmall(a3, x, w0);
+            x = TSimd.LoadU8(pc + 4 * C); a2 = TSimd.MultiplyAddSmall(a2, x, w2); a3 = TSimd.MultiplyAddSmall(a3, x, w1); a4 = TSimd.MultiplyAddSmall(a4, x, w0);
+            x = TSimd.LoadU8(pc + 5 * C); a3 = TSimd.MultiplyAddSmall(a3, x, w2); a4 = TSimd.MultiplyAddSmall(a4, x, w1); a5 = TSimd.MultiplyAddSmall(a5, x, w0);
+            x = TSimd.LoadU8(pc + 6 * C); a4 = TSimd.MultiplyAddSmall(a4, x, w2); a5 = TSimd.MultiplyAddSmall(a5, x, w1); a6 = TSimd.MultiplyAddSmall(a6, x, w0);
+            x = TSimd.LoadU8(pc + 7 * C); a5 = TSimd.MultiplyAddSmall(a5, x, w2); a6 = TSimd.MultiplyAddSmall(a6, x, w1); a7 = TSimd.MultiplyAddSmall(a7, x, w0);
+            x = TSimd.LoadU8(pc + 8 * C); a6 = TSimd.MultiplyAddSmall(a6, x, w2); a7 = TSimd.MultiplyAddSmall(a7, x, w1);
+            x = TSimd.LoadU8(pc + 9 * C); a7 = TSimd.MultiplyAddSmall(a7, x, w2);
         }
         else
         {
-            x = TSimd.LoadU8(pc); a0 = TSimd.MultiplyAdd(a0, x, w0);
-            x = TSimd.LoadU8(pc + C); a0 = TSimd.MultiplyAdd(a0, x, w1);
-            x = TSimd.LoadU8(pc + 2 * C); a0 = TSimd.MultiplyAdd(a0, x, w2); a1 = TSimd.MultiplyAdd(a1, x, w0);
-            x = TSimd.LoadU8(pc + 3 * C); a1 = TSimd.MultiplyAdd(a1, x, w1);
-            x = TSimd.LoadU8(pc + 4 * C); a1 = TSimd.MultiplyAdd(a1, x, w2); a2 = TSimd.MultiplyAdd(a2, x, w0);
-            x = TSimd.LoadU8(pc + 5 * C); a2 = TSimd.MultiplyAdd(a2, x, w1);
-            x = TSimd.LoadU8(pc + 6 * C); a2 = TSimd.MultiplyAdd(a2, x, w2); a3 = TSimd.MultiplyAdd(a3, x, w0);
-            x = TSimd.LoadU8(pc + 7 * C); a3 = TSimd.MultiplyAdd(a3, x, w1);
-            x = TSimd.LoadU8(pc + 8 * C); a3 = TSimd.MultiplyAdd(a3, x, w2); a4 = TSimd.MultiplyAdd(a4, x, w0);
-            x = TSimd.LoadU8(pc + 9 * C); a4 = TSimd.MultiplyAdd(a4, x, w1);
-            x = TSimd.LoadU8(pc + 10 * C); a4 = TSimd.MultiplyAdd(a4, x, w2); a5 = TSimd.MultiplyAdd(a5, x, w0);
-            x = TSimd.LoadU8(pc + 11 * C); a5 = TSimd.MultiplyAdd(a5, x, w1);
-            x = TSimd.LoadU8(pc + 12 * C); a5 = TSimd.MultiplyAdd(a5, x, w2); a6 = TSimd.MultiplyAdd(a6, x, w0);
-            x = TSimd.LoadU8(pc + 13 * C); a6 = TSimd.MultiplyAdd(a6, x, w1);
-            x = TSimd.LoadU8(pc + 14 * C); a6 = TSimd.MultiplyAdd(a6, x, w2); a7 = TSimd.MultiplyAdd(a7, x, w0);
-            x = TSimd.LoadU8(pc + 15 * C); a7 = TSimd.MultiplyAdd(a7, x, w1);
-            x = TSimd.LoadU8(pc + 16 * C); a7 = TSimd.MultiplyAdd(a7, x, w2);
+            x = TSimd.LoadU8(pc); a0 = TSimd.MultiplyAddSmall(a0, x, w0);
+            x = TSimd.LoadU8(pc + C); a0 = TSimd.MultiplyAddSmall(a0, x, w1);
+            x = TSimd.LoadU8(pc + 2 * C); a0 = TSimd.MultiplyAddSmall(a0, x, w2); a1 = TSimd.MultiplyAddSmall(a1, x, w0);
+            x = TSimd.LoadU8(pc + 3 * C); a1 = TSimd.MultiplyAddSmall(a1, x, w1);
+            x = TSimd.LoadU8(pc + 4 * C); a1 = TSimd.MultiplyAddSmall(a1, x, w2); a2 = TSimd.MultiplyAddSmall(a2, x, w0);
+            x = TSimd.LoadU8(pc + 5 * C); a2 = TSimd.MultiplyAddSmall(a2, x, w1);
+            x = TSimd.LoadU8(pc + 6 * C); a2 = TSimd.MultiplyAddSmall(a2, x, w2); a3 = TSimd.MultiplyAddSmall(a3, x, w0);
+            x = TSimd.LoadU8(pc + 7 * C); a3 = TSimd.MultiplyAddSmall(a3, x, w1);
+            x = TSimd.LoadU8(pc + 8 * C); a3 = TSimd.MultiplyAddSmall(a3, x, w2); a4 = TSimd.MultiplyAddSmall(a4, x, w0);
+            x = TSimd.LoadU8(pc + 9 * C); a4 = TSimd.MultiplyAddSmall(a4, x, w1);
+            x = TSimd.LoadU8(pc + 10 * C); a4 = TSimd.MultiplyAddSmall(a4, x, w2); a5 = TSimd.MultiplyAddSmall(a5, x, w0);
+            x = TSimd.LoadU8(pc + 11 * C); a5 = TSimd.MultiplyAddSmall(a5, x, w1);
+            x = TSimd.LoadU8(pc + 12 * C); a5 = TSimd.MultiplyAddSmall(a5, x, w2); a6 = TSimd.MultiplyAddSmall(a6, x, w0);
+            x = TSimd.LoadU8(pc + 13 * C); a6 = TSimd.MultiplyAddSmall(a6, x, w1);
+            x = TSimd.LoadU8(pc + 14 * C); a6 = TSimd.MultiplyAddSmall(a6, x, w2); a7 = TSimd.MultiplyAddSmall(a7, x, w0);
+            x = TSimd.LoadU8(pc + 15 * C); a7 = TSimd.MultiplyAddSmall(a7, x, w1);
+            x = TSimd.LoadU8(pc + 16 * C); a7 = TSimd.MultiplyAddSmall(a7, x, w2);
         }
     }
 
@@ -285,7 +285,7 @@ public static unsafe class QDepthwiseKernels
                 {
                     bool inside = rowInside && inX0 + kx >= 0 && inX0 + kx < TShape.InW;
                     TVec vx = inside ? TSimd.LoadU8(p + ky * rowStride + kx * C + c) : vzp;
-                    vacc = TSimd.MultiplyAdd(vacc, vx, TSimd.LoadS16(w + (ky * 3 + kx) * C + c));
+                    vacc = TSimd.MultiplyAddSmall(vacc, vx, TSimd.LoadS16(w + (ky * 3 + kx) * C + c));
                 }
             }
             TSimd.StoreRequantized<TShape>(vacc, o + (long)outX * C + c);

@@ -25,6 +25,12 @@ internal unsafe interface IQSimd<TVec> where TVec : struct
     static abstract TVec MultiplyAdd(TVec acc, TVec a, TVec b);
     /// <summary><c>acc + a.lo·b.lo + a.hi·b.hi</c> per lane, the lanes taken as pairs of int16 (pmaddwd).</summary>
     static abstract TVec MultiplyAddPairs(TVec acc, TVec a, TVec b);
+    /// <summary>
+    /// <c>acc + x·w</c> for <paramref name="x"/> in 0..32767 (a zero-extended uint8) and <paramref name="w"/> in the int16
+    /// range (sign-extended): on x64 one pmaddwd, exact because x's high int16 half is 0 (x·w.lo + 0·w.hi), where the int32
+    /// multiply (vpmulld) is two micro-ops of ten cycles' latency; on ARM64 the int32 multiply-add (MLA), one instruction.
+    /// </summary>
+    static abstract TVec MultiplyAddSmall(TVec acc, TVec x, TVec w);
     static abstract TVec Add(TVec a, TVec b);
     static abstract void Store(TVec v, int* p);
     /// <summary>Requantizes (<see cref="QuantizedRequantization"/>) and stores Width bytes.</summary>
@@ -40,6 +46,7 @@ internal unsafe struct Q32x16 : IQSimd<Vector512<int>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<int> Broadcast(int value) => Vector512.Create(value);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<int> MultiplyAdd(Vector512<int> acc, Vector512<int> a, Vector512<int> b) => acc + a * b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<int> MultiplyAddPairs(Vector512<int> acc, Vector512<int> a, Vector512<int> b) => acc + Avx512BW.MultiplyAddAdjacent(a.AsInt16(), b.AsInt16());
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<int> MultiplyAddSmall(Vector512<int> acc, Vector512<int> x, Vector512<int> w) => acc + Avx512BW.MultiplyAddAdjacent(x.AsInt16(), w.AsInt16());
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<int> Add(Vector512<int> a, Vector512<int> b) => a + b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Vector512<int> v, int* p) => v.Store(p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void StoreRequantized<TLayer>(Vector512<int> acc, byte* p) where TLayer : IQuantizedLayer =>
@@ -55,6 +62,7 @@ internal unsafe struct Q32x8 : IQSimd<Vector256<int>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<int> Broadcast(int value) => Vector256.Create(value);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<int> MultiplyAdd(Vector256<int> acc, Vector256<int> a, Vector256<int> b) => acc + a * b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<int> MultiplyAddPairs(Vector256<int> acc, Vector256<int> a, Vector256<int> b) => acc + Avx2.MultiplyAddAdjacent(a.AsInt16(), b.AsInt16());
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<int> MultiplyAddSmall(Vector256<int> acc, Vector256<int> x, Vector256<int> w) => acc + Avx2.MultiplyAddAdjacent(x.AsInt16(), w.AsInt16());
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<int> Add(Vector256<int> a, Vector256<int> b) => a + b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Vector256<int> v, int* p) => v.Store(p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void StoreRequantized<TLayer>(Vector256<int> acc, byte* p) where TLayer : IQuantizedLayer =>
@@ -88,6 +96,10 @@ internal unsafe struct Q32x4 : IQSimd<Vector128<int>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<int> MultiplyAddPairs(Vector128<int> acc, Vector128<int> a, Vector128<int> b) => acc + MultiplyAddAdjacent(a.AsInt16(), b.AsInt16());
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<int> MultiplyAddSmall(Vector128<int> acc, Vector128<int> x, Vector128<int> w) =>
+        Sse2.IsSupported ? acc + Sse2.MultiplyAddAdjacent(x.AsInt16(), w.AsInt16()) : acc + x * w;
+
     /// <summary>pmaddwd; on ARM64 SMULL + SMULL2 + ADDP (the pairs are adjacent lanes of the two products).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<int> MultiplyAddAdjacent(Vector128<short> a, Vector128<short> b)
@@ -112,6 +124,7 @@ internal unsafe struct Q32x1 : IQSimd<int>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static int Broadcast(int value) => value;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static int MultiplyAdd(int acc, int a, int b) => acc + a * b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static int MultiplyAddPairs(int acc, int a, int b) => acc + (short)a * (short)b + (a >> 16) * (b >> 16);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static int MultiplyAddSmall(int acc, int x, int w) => acc + x * w;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static int Add(int a, int b) => a + b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(int v, int* p) => *p = v;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void StoreRequantized<TLayer>(int acc, byte* p) where TLayer : IQuantizedLayer =>
