@@ -79,16 +79,7 @@ public sealed class DetectorOnnxBaseline : IDisposable
                 OrtValue.CreateTensorValueFromMemory(_scores, new long[] { 1, Anchors, Classes }),
             };
             var outputNames = new List<string> { DetectorOnnxExporter.BoxEncodingsName, DetectorOnnxExporter.ClassScoresName };
-            foreach (var (name, meta) in _session.OutputMetadata)
-            {
-                if (name == DetectorOnnxExporter.BoxEncodingsName || name == DetectorOnnxExporter.ClassScoresName || meta.ElementDataType != TensorElementType.UInt8) continue;
-                long[] dims = Array.ConvertAll(meta.Dimensions, d => (long)d);
-                if (dims.Any(d => d <= 0)) continue;
-                var buffer = GC.AllocateArray<byte>(checked((int)dims.Aggregate(1L, (a, b) => a * b)), pinned: true);
-                _extra[name] = buffer;
-                outputs.Add(OrtValue.CreateTensorValueFromMemory(buffer, dims));
-                outputNames.Add(name);
-            }
+            foreach (var (name, buffer) in UInt8Outputs.BindOthers(_session, outputNames.ToArray(), outputs, outputNames)) _extra[name] = buffer;
             _inputValues = new[] { OrtValue.CreateTensorValueFromMemory(_input, new long[] { 1, InputHeight, InputWidth, 3 }) };
             _outputValues = outputs.ToArray();
             _inputNames = new[] { DetectorOnnxExporter.InputName };

@@ -55,20 +55,14 @@ public sealed class QuantizedOnnxBaseline : IDisposable
             _logits = GC.AllocateArray<byte>(NumClasses, pinned: true);
             var outputs = new List<OrtValue> { OrtValue.CreateTensorValueFromMemory(_logits, new long[] { 1, NumClasses }) };
             var outputNames = new List<string> { QuantizedOnnxExporter.LogitsName };
-            foreach (var (name, meta) in _session.OutputMetadata)
+            foreach (var (name, buffer) in UInt8Outputs.BindOthers(_session, outputNames.ToArray(), outputs, outputNames))
             {
-                if (name == QuantizedOnnxExporter.LogitsName || meta.ElementDataType != TensorElementType.UInt8) continue;
-                long[] dims = Array.ConvertAll(meta.Dimensions, d => (long)d);
-                if (dims.Any(d => d <= 0)) continue;
-                var buffer = GC.AllocateArray<byte>((int)dims.Aggregate(1L, (a, b) => a * b), pinned: true);
                 if (name == QuantizedOnnxExporter.EmbeddingsName)
                 {
                     FeatureSize = buffer.Length;
                     _embeddings = buffer;
                 }
                 else _layers[name] = buffer;
-                outputs.Add(OrtValue.CreateTensorValueFromMemory(buffer, dims));
-                outputNames.Add(name);
             }
             _inputValues = new[] { OrtValue.CreateTensorValueFromMemory(_input, new long[] { 1, Resolution, Resolution, 3 }) };
             _outputValues = outputs.ToArray();

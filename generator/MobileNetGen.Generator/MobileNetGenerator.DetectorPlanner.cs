@@ -27,27 +27,8 @@ namespace MobileNetGen.Generator
                 string name = request.WeightsName;
                 try
                 {
-                    WeightsSource? source = null;
-                    foreach (var w in weights)
-                    {
-                        if (!string.Equals(w.Name, name, StringComparison.OrdinalIgnoreCase)) continue;
-                        if (source == null) source = w;
-                        else Problem(DiagnosticDescriptors.DuplicateWeights, name, source.Path, w.Path);
-                    }
-                    if (source == null)
-                    {
-                        Problem(DiagnosticDescriptors.WeightsNotFound, name, "SSD detector", " (import Google's detect.tflite: mobilenetgen import detect.tflite -o weights)");
-                        return Fail();
-                    }
-                    if (source.Text == null) { Problem(DiagnosticDescriptors.MalformedWeights, source.Path, "the file could not be read"); return Fail(); }
-                    WeightsDescription description;
-                    try { description = WeightsDescription.Parse(source.Text); }
-                    catch (WeightsFormatException e) { Problem(DiagnosticDescriptors.MalformedWeights, source.Path, e.Message); return Fail(); }
-                    if (description.Error != null || description.Header == null)
-                    {
-                        Problem(DiagnosticDescriptors.MalformedWeights, description.FilePath, description.Error ?? "no header");
-                        return Fail();
-                    }
+                    var description = Planner.FindDescription(name, "SSD detector", " (import Google's detect.tflite: mobilenetgen import detect.tflite -o weights)", weights, problems);
+                    if (description?.Header == null) return Fail();
                     var header = description.Header;
                     if (!DetectorWeights.IsDetector(header))
                     {

@@ -39,15 +39,7 @@ namespace MobileNetGen.Generator
                 {
                     w.Line($"public const long PackedBytes = {plan.PackedBytes};");
                     w.Line();
-                    w.Line("/// <summary>The weights packed for <paramref name=\"isa\"/>: the pointwise and logits layouts differ between the pmaddwd");
-                    w.Line("/// ISAs (pairs of int16) and the dot-product ones (quads of bytes); each is packed the first time an instance runs it.</summary>");
-                    w.Line($"public static byte* For({QuantizedAlias}.QuantizedIsa isa) =>");
-                    w.Line($"    {QuantizedAlias}.QuantizedKernels.LayoutOf(isa) == {QuantizedAlias}.QuantizedWeightLayout.Quads ? Quads.Data : Pairs.Data;");
-                    w.Line();
-                    w.Line($"private static class Pairs {{ public static readonly byte* Data = Load({QuantizedAlias}.QuantizedWeightLayout.Pairs); }}");
-                    w.Line($"private static class Quads {{ public static readonly byte* Data = Load({QuantizedAlias}.QuantizedWeightLayout.Quads); }}");
-                    w.Line();
-                    w.Line($"private static byte* Load({QuantizedAlias}.QuantizedWeightLayout layout)");
+                    WriteQuantizedLayouts(w);
                 }
                 else
                 {
@@ -101,24 +93,44 @@ namespace MobileNetGen.Generator
                 return w.ToString();
             }
 
+            /// <summary>The uint8 weights' accessors (classifiers and detectors): one packed copy per layout family, each packed on first use.</summary>
+            private static void WriteQuantizedLayouts(SourceWriter w)
+            {
+                w.Line("/// <summary>The weights packed for <paramref name=\"isa\"/>: the pointwise and logits layouts differ between the pmaddwd");
+                w.Line("/// ISAs (pairs of int16) and the dot-product ones (quads of bytes); each is packed the first time an instance runs it.</summary>");
+                w.Line($"public static byte* For({QuantizedAlias}.QuantizedIsa isa) =>");
+                w.Line($"    {QuantizedAlias}.QuantizedKernels.LayoutOf(isa) == {QuantizedAlias}.QuantizedWeightLayout.Quads ? Quads.Data : Pairs.Data;");
+                w.Line();
+                w.Line($"private static class Pairs {{ public static readonly byte* Data = Load({QuantizedAlias}.QuantizedWeightLayout.Pairs); }}");
+                w.Line($"private static class Quads {{ public static readonly byte* Data = Load({QuantizedAlias}.QuantizedWeightLayout.Quads); }}");
+                w.Line();
+                w.Line($"private static byte* Load({QuantizedAlias}.QuantizedWeightLayout layout)");
+            }
+
             /// <summary>One uint8 layer's packing call: the uint8 kernel, its zero point, the int32 bias and the input zero point.</summary>
             private static void WriteQuantizedPacking(SourceWriter w, LayerPlan l, LayerWeights lw)
             {
                 var q = l.Quant!;
                 w.Line();
                 w.Line($"// Layer {l.Index}: {l.SlimName}, {lw.Kernel.Name} U8 (zero point {q.WeightZeroPoint}) and {lw.Bias.Name} I32 → {PackingText(lw)}");
+                w.Line(QuantizedPackingCall(lw, q, l.InC, l.OutC));
+            }
+
+            /// <summary>The <c>QuantizedPacking</c> call of one uint8 layer (its kernel and bias read from <c>file</c>, packed to <c>w</c>).</summary>
+            private static string QuantizedPackingCall(LayerWeights lw, QuantizedLayerPlan q, int inC, int outC)
+            {
                 string kernel = $"file.Bytes({lw.Kernel.Offset}, {lw.Kernel.Elements})";
                 string bias = $"file.Int32s({lw.Bias.Offset}, {lw.Bias.Elements})";
                 string zeroPoints = $"weightZeroPoint: {q.WeightZeroPoint}, {bias}, inputZeroPoint: {q.InputZeroPoint}";
                 string dest = $"w + {lw.KernelAt}, w + {lw.BiasAt}";
                 string method = lw.Packing switch
                 {
-                    Packing.QuantizedStem => $"Stem({kernel}, {zeroPoints}, cout: {l.OutC}, {dest})",
-                    Packing.QuantizedDepthwise => $"Depthwise({kernel}, {zeroPoints}, channels: {l.OutC}, {dest})",
-                    Packing.QuantizedPointwise => $"Pointwise({kernel}, {zeroPoints}, cin: {l.InC}, cout: {l.OutC}, {dest}, layout)",
-                    _ => $"Logits({kernel}, {zeroPoints}, channels: {l.InC}, classes: {l.OutC}, {dest}, layout)",
+                    Packing.QuantizedStem => $"Stem({kernel}, {zeroPoints}, cout: {outC}, {dest})",
+                    Packing.QuantizedDepthwise => $"Depthwise({kernel}, {zeroPoints}, channels: {outC}, {dest})",
+                    Packing.QuantizedPointwise => $"Pointwise({kernel}, {zeroPoints}, cin: {inC}, cout: {outC}, {dest}, layout)",
+                    _ => $"Logits({kernel}, {zeroPoints}, channels: {inC}, classes: {outC}, {dest}, layout)",
                 };
-                w.Line($"{QuantizedAlias}.QuantizedPacking.{method};");
+                return $"{QuantizedAlias}.QuantizedPacking.{method};";
             }
 
             /// <summary>The call that reads one tensor of the file: <c>file.F32(offset, elements)</c> or, for 8-bit kernels, <c>file.U8(…, min, max)</c>.</summary>

@@ -19,6 +19,42 @@ namespace MobileNetGen.Generator
         /// </summary>
         internal static class Planner
         {
+            /// <summary>
+            /// The weights description named <paramref name="name"/> (classifiers and detectors alike), its header read; null after
+            /// adding the problem: not found (MNG0002, with <paramref name="what"/> and <paramref name="hint"/>), unreadable or
+            /// malformed (MNG0003). A second file of the same name is MNG0008 and the first is used.
+            /// </summary>
+            public static WeightsDescription? FindDescription(string name, string what, string hint, ImmutableArray<WeightsSource> weights, List<DiagnosticInfo> problems)
+            {
+                void Problem(DiagnosticDescriptor d, params string[] args) => problems.Add(DiagnosticInfo.Create(d, null, args));
+                WeightsSource? source = null;
+                foreach (var w in weights)
+                {
+                    if (!string.Equals(w.Name, name, StringComparison.OrdinalIgnoreCase)) continue;
+                    if (source == null) source = w;
+                    else Problem(DiagnosticDescriptors.DuplicateWeights, name, source.Path, w.Path);
+                }
+                if (source == null)
+                {
+                    Problem(DiagnosticDescriptors.WeightsNotFound, name, what, hint);
+                    return null;
+                }
+                if (source.Text == null)
+                {
+                    Problem(DiagnosticDescriptors.MalformedWeights, source.Path, "the file could not be read");
+                    return null;
+                }
+                WeightsDescription description;
+                try { description = WeightsDescription.Parse(source.Text); }
+                catch (WeightsFormatException e) { Problem(DiagnosticDescriptors.MalformedWeights, source.Path, e.Message); return null; }
+                if (description.Error != null || description.Header == null)
+                {
+                    Problem(DiagnosticDescriptors.MalformedWeights, description.FilePath, description.Error ?? "no header");
+                    return null;
+                }
+                return description;
+            }
+
             public static PlanResult Plan(ClassRequest request, ImmutableArray<WeightsSource> weights, CancellationToken ct)
             {
                 var problems = new List<DiagnosticInfo>();
@@ -50,34 +86,11 @@ namespace MobileNetGen.Generator
                     }
                     else
                     {
-                        WeightsSource? source = null;
-                        foreach (var w in weights)
-                        {
-                            if (!string.Equals(w.Name, name, StringComparison.OrdinalIgnoreCase)) continue;
-                            if (source == null) source = w;
-                            else Problem(DiagnosticDescriptors.DuplicateWeights, name, source.Path, w.Path);
-                        }
-                        if (source == null)
-                        {
-                            string hint = variant.Alpha == 1.0
-                                ? " (no published weights exist for α = 1.0 here: set Synthetic = true to measure its speed with synthetic weights)"
-                                : " (or set Synthetic = true for speed measurements only)";
-                            Problem(DiagnosticDescriptors.WeightsNotFound, name, variant.ToString(), hint);
-                            return Fail();
-                        }
-                        if (source.Text == null)
-                        {
-                            Problem(DiagnosticDescriptors.MalformedWeights, source.Path, "the file could not be read");
-                            return Fail();
-                        }
-                        WeightsDescription description;
-                        try { description = WeightsDescription.Parse(source.Text); }
-                        catch (WeightsFormatException e) { Problem(DiagnosticDescriptors.MalformedWeights, source.Path, e.Message); return Fail(); }
-                        if (description.Error != null || description.Header == null)
-                        {
-                            Problem(DiagnosticDescriptors.MalformedWeights, description.FilePath, description.Error ?? "no header");
-                            return Fail();
-                        }
+                        string hint = variant.Alpha == 1.0
+                            ? " (no published weights exist for α = 1.0 here: set Synthetic = true to measure its speed with synthetic weights)"
+                            : " (or set Synthetic = true for speed measurements only)";
+                        var description = FindDescription(name, variant.ToString(), hint, weights, problems);
+                        if (description?.Header == null) return Fail();
                         header = description.Header;
                         origin = new WeightsOrigin(description.Resource, description.Length, description.Header.HeaderLength, null);
                         if (description.NonFinite.Count > 0)

@@ -113,34 +113,28 @@ namespace MobileNetGen.Generator
                 .Select(static (r, _) => (r.Request, r.Problems))
                 .Collect();
             context.RegisterSourceOutput(detectors.Combine(detectorProblems), static (spc, pair) =>
-            {
-                var (p, all) = pair;
-                foreach (var d in p.Diagnostics) spc.ReportDiagnostic(d.ToDiagnostic());
-                if (p.Request == null) return;
-                foreach (var (request, list) in all)
-                {
-                    if (!request.Equals(p.Request)) continue;
-                    foreach (var problem in list) spc.ReportDiagnostic(problem.ToDiagnostic(p.Location));
-                    break;
-                }
-            });
+                ReportAtClass(spc, pair.Left.Diagnostics, pair.Left.Request, pair.Left.Location, pair.Right));
 
             // Diagnostics: the parser's own, plus the planner's problems placed at the class that asked.
             var problems = plans
                 .Select(static (r, _) => (r.Request, r.Problems))
                 .Collect();
             context.RegisterSourceOutput(parsed.Combine(problems), static (spc, pair) =>
+                ReportAtClass(spc, pair.Left.Diagnostics, pair.Left.Request, pair.Left.Location, pair.Right));
+        }
+
+        /// <summary>A class's diagnostics: the parser's own, then the planner's problems of its request placed at the class.</summary>
+        private static void ReportAtClass<TRequest>(SourceProductionContext spc, EquatableArray<DiagnosticInfo> parserDiagnostics, TRequest? request,
+            LocationInfo? location, ImmutableArray<(TRequest Request, EquatableArray<DiagnosticInfo> Problems)> all) where TRequest : class
+        {
+            foreach (var d in parserDiagnostics) spc.ReportDiagnostic(d.ToDiagnostic());
+            if (request == null) return;
+            foreach (var (planned, list) in all)
             {
-                var (p, all) = pair;
-                foreach (var d in p.Diagnostics) spc.ReportDiagnostic(d.ToDiagnostic());
-                if (p.Request == null) return;
-                foreach (var (request, list) in all)
-                {
-                    if (!request.Equals(p.Request)) continue;
-                    foreach (var problem in list) spc.ReportDiagnostic(problem.ToDiagnostic(p.Location));
-                    break;
-                }
-            });
+                if (!planned.Equals(request)) continue;
+                foreach (var problem in list) spc.ReportDiagnostic(problem.ToDiagnostic(location));
+                break;
+            }
         }
 
         private static void EmitClassifier(SourceProductionContext spc, PlanResult result, BuildSettings settings)

@@ -190,21 +190,7 @@ public abstract unsafe class MobileNetClassifier : IDisposable
             }
         }
         finally { Exit(); }
-        var timings = new StepTiming[steps.Count];
-        for (int s = 0; s < timings.Length; s++)
-        {
-            Array.Sort(samples[s]);
-            timings[s] = new StepTiming(steps[s], Percentile(samples[s], 0.5), Percentile(samples[s], 0.1), Percentile(samples[s], 0.9));
-        }
-        Array.Sort(totals);
-        return new NetworkProfile(timings, Percentile(totals, 0.5), Threads, SimdPath, iterations);
-
-        static double Percentile(double[] sorted, double p)
-        {
-            double pos = p * (sorted.Length - 1);
-            int lo = (int)pos, hi = Math.Min(lo + 1, sorted.Length - 1);
-            return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
-        }
+        return NetworkProfile.FromSamples(steps, samples, totals, Threads, SimdPath);
     }
 
     /// <summary>Marks the instance busy; a second, overlapping call (another thread sharing it) is misuse and throws.</summary>

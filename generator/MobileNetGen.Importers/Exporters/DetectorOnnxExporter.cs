@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using Google.Protobuf;
 using MobileNetGen.Importers.Onnx;
 using MobileNetGen.Model;
 using static MobileNetGen.Importers.Exporters.OnnxProto;
@@ -62,9 +61,9 @@ public static class DetectorOnnxExporter
     /// <summary>The class concatenation before the sigmoid (a graph output with <see cref="DetectorOnnxExportOptions.ClassLogitsOutput"/>).</summary>
     public const string ClassLogitsName = "class_logits";
     /// <summary>The operator set of the default domain; QLinearConv exists since 10, Clip on uint8 since 12.</summary>
-    public const int Opset = 13;
-    public const int MicrosoftOpset = 1;
-    public const string MicrosoftDomain = "com.microsoft";
+    public const int Opset = QuantizedOnnxGraph.Opset;
+    public const int MicrosoftOpset = QuantizedOnnxGraph.MicrosoftOpset;
+    public const string MicrosoftDomain = QuantizedOnnxGraph.MicrosoftDomain;
 
     /// <summary>Serializes the ONNX model of a canonical detector file. Throws <see cref="WeightsFormatException"/> when it is not a valid one.</summary>
     public static byte[] Export(SafeTensorsFile weights, DetectorOnnxExportOptions? options = null)
@@ -132,9 +131,7 @@ public static class DetectorOnnxExporter
                 inputs.Add(predictor + ".output.scale");
                 inputs.Add(predictor + ".output.zero_point");
             }
-            var node = Node("QLinearConcat", key, inputs.ToArray(), output, Int("axis", 1));
-            node.Domain = MicrosoftDomain;
-            graph.Node.Add(node);
+            graph.Node.Add(MicrosoftNode("QLinearConcat", key, inputs.ToArray(), output, Int("axis", 1)));
         }
         Concat("box_concat", net.BoxConcat, BoxEncodingsName);
         Concat("class_concat", net.ClassConcat, ClassLogitsName);
@@ -142,10 +139,8 @@ public static class DetectorOnnxExporter
         // LOGISTIC: QLinearSigmoid with LOGISTIC's input and output quantization (1/256, 0).
         AddParams(graph, "logistic.input", net.Logistic.Input);
         AddParams(graph, "logistic.output", net.Logistic.Output);
-        var sigmoid = Node("QLinearSigmoid", "logistic",
-            new[] { ClassLogitsName, "logistic.input.scale", "logistic.input.zero_point", "logistic.output.scale", "logistic.output.zero_point" }, ClassScoresName);
-        sigmoid.Domain = MicrosoftDomain;
-        graph.Node.Add(sigmoid);
+        graph.Node.Add(MicrosoftNode("QLinearSigmoid", "logistic",
+            new[] { ClassLogitsName, "logistic.input.scale", "logistic.input.zero_point", "logistic.output.scale", "logistic.output.zero_point" }, ClassScoresName));
 
         string I(int v) => v.ToString(CultureInfo.InvariantCulture);
         graph.DocString = $"SSD MobileNet v1 uint8 detector ({I(net.Classes)} class columns, {I(rows)} anchors): input uint8 NHWC [1,{I(h)},{I(w)},{I(c)}] " +
@@ -153,17 +148,7 @@ public static class DetectorOnnxExporter
                           $"{BoxEncodingsName} [1,{I(rows)},{I(net.BoxConcat.Columns)}] (scale {CanonicalWeights.FloatText(net.BoxConcat.Output.Scale)}, zero point {I(net.BoxConcat.Output.ZeroPoint)}) " +
                           $"and {ClassScoresName} [1,{I(rows)},{I(net.ClassConcat.Columns)}] after the sigmoid (scale {CanonicalWeights.FloatText(net.Logistic.Output.Scale)}, " +
                           $"zero point {I(net.Logistic.Output.ZeroPoint)}), before TFLite_Detection_PostProcess.";
-        var model = new ModelProto
-        {
-            IrVersion = OnnxExporter.IrVersion,
-            ProducerName = OnnxExporter.ProducerName,
-            ProducerVersion = options.ProducerVersion ?? OnnxExporter.DefaultProducerVersion,
-            DocString = DocString(weights, name),
-            Graph = graph,
-        };
-        model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = Opset });
-        model.OpsetImport.Add(new OperatorSetIdProto { Domain = MicrosoftDomain, Version = MicrosoftOpset });
-        return model.ToByteArray();
+        return Serialize(graph, DocString(weights, name), options.ProducerVersion);
     }
 
     private static string DocString(SafeTensorsFile weights, string name)

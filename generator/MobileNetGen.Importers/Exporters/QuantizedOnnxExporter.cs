@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using Google.Protobuf;
 using MobileNetGen.Importers.Onnx;
 using MobileNetGen.Model;
 using static MobileNetGen.Importers.Exporters.OnnxProto;
@@ -51,9 +50,9 @@ public static class QuantizedOnnxExporter
     public const string LogitsName = "logits";
     public const string EmbeddingsName = "embeddings";
     /// <summary>The operator set of the default domain; QLinearConv exists since 10, Clip on uint8 since 12.</summary>
-    public const int Opset = 13;
-    public const int MicrosoftOpset = 1;
-    public const string MicrosoftDomain = "com.microsoft";
+    public const int Opset = QuantizedOnnxGraph.Opset;
+    public const int MicrosoftOpset = QuantizedOnnxGraph.MicrosoftOpset;
+    public const string MicrosoftDomain = QuantizedOnnxGraph.MicrosoftDomain;
 
     /// <summary>Serializes the ONNX model of a uint8 canonical file. Throws <see cref="WeightsFormatException"/> when it is not a valid one.</summary>
     public static byte[] Export(SafeTensorsFile weights, QuantizedOnnxExportOptions? options = null)
@@ -85,10 +84,8 @@ public static class QuantizedOnnxExporter
                     var p = net.Pool;
                     AddParams(graph, "pool.input", p.Input);
                     AddParams(graph, "pool.output", p.Output);
-                    var pool = Node("QLinearGlobalAveragePool", "pool", new[] { x, "pool.input.scale", "pool.input.zero_point", "pool.output.scale", "pool.output.zero_point" },
-                        "pool.out", Int("channels_last", 0));
-                    pool.Domain = MicrosoftDomain;
-                    graph.Node.Add(pool);
+                    graph.Node.Add(MicrosoftNode("QLinearGlobalAveragePool", "pool", new[] { x, "pool.input.scale", "pool.input.zero_point", "pool.output.scale", "pool.output.zero_point" },
+                        "pool.out", Int("channels_last", 0)));
                     x = Clamp(graph, "pool", "pool.out", p.Activation, p.Output);
                     if (options.EmbeddingsOutput) graph.Node.Add(Node("Flatten", "pool.flatten", new[] { x }, EmbeddingsName, Int("axis", 1)));
                     break;
@@ -118,17 +115,7 @@ public static class QuantizedOnnxExporter
                           $"quantized with scale {CanonicalWeights.FloatText(net.Input.Scale)}, zero point {net.Input.ZeroPoint}; outputs uint8 logits [1,{arch.NumClasses}] " +
                           $"(scale {CanonicalWeights.FloatText(net.Logits.Output.Scale)}, zero point {net.Logits.Output.ZeroPoint})" +
                           (options.EmbeddingsOutput ? $" and embeddings [1,{arch.FeatureSize}]" : "") + ".";
-        var model = new ModelProto
-        {
-            IrVersion = OnnxExporter.IrVersion,
-            ProducerName = OnnxExporter.ProducerName,
-            ProducerVersion = options.ProducerVersion ?? OnnxExporter.DefaultProducerVersion,
-            DocString = DocString(weights, name),
-            Graph = graph,
-        };
-        model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = Opset });
-        model.OpsetImport.Add(new OperatorSetIdProto { Domain = MicrosoftDomain, Version = MicrosoftOpset });
-        return model.ToByteArray();
+        return Serialize(graph, DocString(weights, name), options.ProducerVersion);
     }
 
     private static string DocString(SafeTensorsFile weights, string name)

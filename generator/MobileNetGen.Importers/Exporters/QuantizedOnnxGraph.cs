@@ -1,3 +1,4 @@
+using Google.Protobuf;
 using MobileNetGen.Importers.Onnx;
 using MobileNetGen.Model;
 using static MobileNetGen.Importers.Exporters.OnnxProto;
@@ -22,6 +23,36 @@ internal enum QuantizedConvKind
 /// </summary>
 internal static class QuantizedOnnxGraph
 {
+    /// <summary>The operator set of the default domain; QLinearConv exists since 10, Clip on uint8 since 12.</summary>
+    public const int Opset = 13;
+    public const int MicrosoftOpset = 1;
+    /// <summary>ONNX Runtime's contrib operators (QLinearGlobalAveragePool, QLinearConcat, QLinearSigmoid).</summary>
+    public const string MicrosoftDomain = "com.microsoft";
+
+    /// <summary>A node of ONNX Runtime's contrib domain.</summary>
+    public static NodeProto MicrosoftNode(string op, string name, string[] inputs, string output, params AttributeProto[] attributes)
+    {
+        var node = Node(op, name, inputs, output, attributes);
+        node.Domain = MicrosoftDomain;
+        return node;
+    }
+
+    /// <summary>The serialized model: MobileNetGen as producer, opset <see cref="Opset"/> and <c>com.microsoft</c> <see cref="MicrosoftOpset"/>.</summary>
+    public static byte[] Serialize(GraphProto graph, string docString, string? producerVersion)
+    {
+        var model = new ModelProto
+        {
+            IrVersion = OnnxExporter.IrVersion,
+            ProducerName = OnnxExporter.ProducerName,
+            ProducerVersion = producerVersion ?? OnnxExporter.DefaultProducerVersion,
+            DocString = docString,
+            Graph = graph,
+        };
+        model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = Opset });
+        model.OpsetImport.Add(new OperatorSetIdProto { Domain = MicrosoftDomain, Version = MicrosoftOpset });
+        return model.ToByteArray();
+    }
+
     /// <summary>A tensor's scale (float scalar) and zero point (uint8 scalar) initializers, <c>{prefix}.scale</c> and <c>{prefix}.zero_point</c>.</summary>
     public static void AddParams(GraphProto graph, string prefix, QuantParams p)
     {

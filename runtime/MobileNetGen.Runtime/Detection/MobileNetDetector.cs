@@ -98,7 +98,9 @@ public abstract unsafe class MobileNetDetector : IDisposable
     /// <summary>The uint8 class scores after LOGISTIC of the last inference, [Anchors][Classes].</summary>
     public ReadOnlySpan<byte> ClassScores => new(_workspace + _scoresOffset, Info.Anchors * Info.Classes);
 
-    /// <summary>The anchors as stored in the weights file: uint8 [Anchors][4] (y, x, h, w), quantized with <see cref="DetectorQuantization.Anchors"/>.</summary>
+    /// <summary>The anchors as stored in the weights file: uint8 [Anchors][4] (y, x, h, w), quantized with <see cref="DetectorQuantization.Anchors"/>;
+    /// read from the weights packed for this instance's <see cref="SimdPath"/> (set before the constructor reads them), so that
+    /// no other layout is packed for them.</summary>
     protected abstract ReadOnlySpan<byte> RawAnchors { get; }
 
     /// <summary>The generated network: uint8 image → box encodings and class scores, at the offsets given to the constructor.</summary>
@@ -134,6 +136,7 @@ public abstract unsafe class MobileNetDetector : IDisposable
     public int DetectRgb24(ReadOnlySpan<byte> pixels, int width, int height, int stride, Span<Detection> output)
     {
         ThrowIfDisposed();
+        RequireCapacity(output);
         Enter();
         try
         {
@@ -147,6 +150,7 @@ public abstract unsafe class MobileNetDetector : IDisposable
     public int DetectBgra32(ReadOnlySpan<byte> pixels, int width, int height, int stride, Span<Detection> output)
     {
         ThrowIfDisposed();
+        RequireCapacity(output);
         Enter();
         try
         {
@@ -178,9 +182,14 @@ public abstract unsafe class MobileNetDetector : IDisposable
         return Detect(image);
     }
 
-    private int RunAndPostprocess(int width, int height, Span<Detection> output)
+    private void RequireCapacity(Span<Detection> output)
     {
         if (output.Length < MaxDetections) throw new ArgumentException($"output must hold at least {MaxDetections} detections, got {output.Length}", nameof(output));
+    }
+
+    /// <summary>The network on the preprocessed image, then the post-processing into <paramref name="output"/> (checked by the caller).</summary>
+    private int RunAndPostprocess(int width, int height, Span<Detection> output)
+    {
         ForwardQuantized(_image, _workspace, SimdPath, _runner);
         return _postprocess.Run(BoxEncodings, Quantization.Boxes, ClassScores, Quantization.Scores, width, height, output);
     }
@@ -224,21 +233,7 @@ public abstract unsafe class MobileNetDetector : IDisposable
             }
         }
         finally { Exit(); }
-        var timings = new StepTiming[all.Count];
-        for (int s = 0; s < timings.Length; s++)
-        {
-            Array.Sort(samples[s]);
-            timings[s] = new StepTiming(all[s], Percentile(samples[s], 0.5), Percentile(samples[s], 0.1), Percentile(samples[s], 0.9));
-        }
-        Array.Sort(totals);
-        return new NetworkProfile(timings, Percentile(totals, 0.5), Threads, SimdPath, iterations);
-
-        static double Percentile(double[] sorted, double p)
-        {
-            double pos = p * (sorted.Length - 1);
-            int lo = (int)pos, hi = Math.Min(lo + 1, sorted.Length - 1);
-            return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
-        }
+        return NetworkProfile.FromSamples(all, samples, totals, Threads, SimdPath);
     }
 
     private void Enter()
