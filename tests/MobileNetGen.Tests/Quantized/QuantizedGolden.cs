@@ -1,3 +1,6 @@
+using MobileNetGen.Tests.Reference.Tflite;
+using MobileNetGen.Cli.Evaluation;
+using System.Diagnostics;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
@@ -7,7 +10,7 @@ namespace MobileNetGen.Tests.Quantized;
 
 /// <summary>
 /// A golden file (tests/MobileNetGen.Tests/Quantized/Golden/{entry}.tsv): the TFLite reference transcription's top-5 on
-/// every photo of shared/images/imagenet-sample-dev, computed once (<see cref="QuantizedGoldenTests.Regenerate"/>) and
+/// every photo of shared/images/imagenet-sample-dev, computed once (<see cref="RegenerateAll"/>, run by tests/MobileNetGen.GoldenTool) and
 /// checked against the live reference by <see cref="QuantizedGoldenTests"/>. The generated integer classifiers will be
 /// checked against these files.
 /// </summary>
@@ -102,5 +105,52 @@ public sealed class QuantizedGolden
         }
         if (!columns) throw new FormatException($"{path}: no column line");
         return new QuantizedGolden(header, rows);
+    }
+
+    /// <summary>How to rewrite the golden files (a tool, not a test: ~30 minutes of the scalar reference on 2 cores).</summary>
+    public const string RegenerateCommand = "dotnet run -c Release --project tests/MobileNetGen.GoldenTool -- [ENTRY,ENTRY…] [--threads N]";
+
+    /// <summary>Writes the golden files: every photo of shared/images/imagenet-sample-dev through the scalar reference, for
+    /// <paramref name="only"/> (null: every uint8 entry) on <paramref name="threads"/> threads; progress to <paramref name="log"/>.</summary>
+    public static void RegenerateAll(IReadOnlyCollection<string>? only, int threads, TextWriter log)
+    {
+        string sampleDir = QuantizedEntries.Images("imagenet-sample-dev");
+        var truth = GroundTruth.LoadFromDirectory(sampleDir);
+        foreach (var e in QuantizedEntries.All)
+        {
+            if (only != null && !only.Contains(e.Name)) continue;
+            var sw = Stopwatch.StartNew();
+            var weights = QuantizedEntries.Weights(e.Name);
+            var net = new ReferenceQuantizedMobileNet(weights);
+            var rows = new QuantizedGolden.Row[truth.Count];
+            Parallel.For(0, truth.Count, new ParallelOptions { MaxDegreeOfParallelism = threads }, i =>
+            {
+                var gt = truth[i];
+                var r = net.Forward(QuantizedEntries.QuantizedInput(net, Path.Combine(sampleDir, gt.File)));
+                int[] top5 = ReferenceQuantizedMobileNet.TopK(r.Logits, 5);
+                rows[i] = new QuantizedGolden.Row(gt.File, gt.SlimIndex, top5, top5.Select(k => r.Logits[k]).ToArray());
+            });
+            int top1 = rows.Count(r => r.Top1Correct), top5c = rows.Count(r => r.Top5Correct);
+            var header = new Dictionary<string, string>
+            {
+                ["about"] = "TFLite reference-kernel transcription (tests/MobileNetGen.Tests/Reference/Tflite) on shared/images/imagenet-sample-dev",
+                ["entry"] = e.Name,
+                ["network_sha256"] = QuantizedGolden.NetworkSha256(weights),
+                ["preprocessing"] = "TF-slim eval: central crop 87.5 % + TF1 bilinear resize (runtime Preprocessor), then TFLite QUANTIZE with the input's scale and zero point " +
+                                    $"({net.InputScale.ToString("R", CultureInfo.InvariantCulture)}, {net.InputZeroPoint})",
+                ["ranking"] = "uint8 logits, larger first, ties by lower output index; output k = TF-slim index k (0 = background)",
+                ["images"] = rows.Length.ToString(CultureInfo.InvariantCulture),
+                ["top1_correct"] = top1.ToString(CultureInfo.InvariantCulture),
+                ["top5_correct"] = top5c.ToString(CultureInfo.InvariantCulture),
+                ["top1_percent"] = (100.0 * top1 / rows.Length).ToString("F1", CultureInfo.InvariantCulture),
+                ["top5_percent"] = (100.0 * top5c / rows.Length).ToString("F1", CultureInfo.InvariantCulture),
+                ["published_imagenet_val_top1_top5"] = $"{e.PublishedTop1.ToString("F1", CultureInfo.InvariantCulture)} / {e.PublishedTop5.ToString("F1", CultureInfo.InvariantCulture)}",
+            };
+            var golden = new QuantizedGolden(header, rows);
+            string path = QuantizedGolden.PathOf(e.Name);
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            File.WriteAllText(path, golden.Write());
+            log.WriteLine($"{e.Name}: top-1 {top1}/{rows.Length}, top-5 {top5c}/{rows.Length}, {sw.Elapsed.TotalMinutes:F1} min → {path}");
+        }
     }
 }
