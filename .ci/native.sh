@@ -120,6 +120,16 @@ if [ -x "$out/minimalapp/minimalapp" ]; then
     tail -c +3 "$fixtures/burger.jpg"; } >"$out/burger_exif.jpg"
   "$out/minimalapp/minimalapp" "$out/burger_exif.jpg" | tee "$out/minimalapp-exif.txt"
   head -1 "$out/minimalapp-exif.txt" | grep -q "cheeseburger"; result "MinimalApp classifies a JPEG with EXIF (cheeseburger)" $?
+  # MinimalApp sets MobileNetTrimImageFormats (ImageSharp's WebP, TIFF, GIF, TGA and PBM codecs left out): PNG still
+  # decodes, and a GIF is still refused with the loader's message and exit code 2, as without the property.
+  if [ -f ../shared/images/demo/sparrow.png ]; then
+    "$out/minimalapp/minimalapp" ../shared/images/demo/sparrow.png | tee "$out/minimalapp-png.txt"
+    [ -s "$out/minimalapp-png.txt" ]; result "MinimalApp (trimmed image formats) classifies a PNG" $?
+  fi
+  printf 'GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;' >"$out/one.gif"
+  "$out/minimalapp/minimalapp" "$out/one.gif" 2>"$out/minimalapp-gif.err"; rc=$?
+  cat "$out/minimalapp-gif.err"
+  [ $rc -eq 2 ] && grep -q "not a JPEG, PNG or BMP image" "$out/minimalapp-gif.err"; result "MinimalApp refuses a GIF with exit code 2 and the loader's message" $?
 else
   result "MinimalApp binary exists" 1
 fi

@@ -175,6 +175,16 @@ namespace MobileNetGen.Generator
                     pp.NmsScoreThreshold, pp.NmsIouThreshold, pp.NumClasses, pp.YScale, pp.XScale, pp.HScale, pp.WScale);
                 double alpha = double.TryParse(header.GetMetadata(CanonicalWeights.Keys.Alpha), System.Globalization.NumberStyles.Float,
                     System.Globalization.CultureInfo.InvariantCulture, out double al) ? al : 0;
+                // With several threads the calling thread runs a step whole when it is too small to split (KernelContract.
+                // MinSplitMacs): the reshapes and the logistic always, an im2col when its GEMM is.
+                for (int n = steps.Count - 1; n >= 0; n--)
+                {
+                    var s = steps[n];
+                    bool whole = s.Split == ThreadSplit.None
+                        || (s.Kind == DetectorStepKind.Im2Col ? n + 1 < steps.Count && steps[n + 1].Whole : !KernelContract.SplitsAcrossThreads(s.Macs, s.Kind == DetectorStepKind.Depthwise));
+                    steps[n] = s with { Whole = whole };
+                }
+
                 return new DetectorPlan(request,
                     request.WeightsName, header.GetMetadata(CanonicalWeights.Keys.Variant) ?? "", alpha,
                     header.GetMetadata(CanonicalWeights.Keys.Source) ?? "", header.GetMetadata(CanonicalWeights.Keys.SourceSha256) ?? "",

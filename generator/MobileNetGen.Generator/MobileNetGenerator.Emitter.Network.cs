@@ -138,23 +138,32 @@ namespace MobileNetGen.Generator
                 w.Line($"protected override void Forward(float* input, float* logits, float* embeddings, float* bufferA, float* bufferB, {RuntimeAlias}.SimdPath path, {KernelsAlias}.LayerRunner runner)");
                 w.Open();
                 string features = BufferName(layered.Result);
-                if (plan.OneThread is Schedule one)
+                string split = $"layers 0-{convs - 1}, the large ones split across runner.Threads, the runs of small ones on this thread ({WholeLayersName})";
+                if (layered.AllWhole)
+                {
+                    var steps = plan.OneThread ?? layered;
+                    string name = plan.OneThread != null ? "RunStep" : "RunLayer";
+                    w.Line($"// Every layer is below KernelContract.MinSplitMacs = {Group(KernelContract.MinSplitMacs)} MACs: not worth a second thread on any of them.");
+                    w.Line($"runner.RunHere(&{name}, {steps.Steps.Count}, input, bufferA, bufferB, path); // layers 0-{convs - 1} on this thread{(plan.OneThread != null ? $" in {steps.Steps.Count} steps, fused pairs as one" : "")}");
+                    features = BufferName(steps.Result);
+                }
+                else if (plan.OneThread is Schedule one)
                 {
                     features = "features";
                     w.Line("float* features;");
                     w.Line("if (runner.Threads == 1)");
                     w.Open();
-                    w.Line($"runner.Run(&RunStep, {one.Steps.Count}, input, bufferA, bufferB, path); // one thread: layers 0-{convs - 1} in {one.Steps.Count} steps, fused pairs as one");
+                    w.Line($"runner.RunHere(&RunStep, {one.Steps.Count}, input, bufferA, bufferB, path); // one thread: layers 0-{convs - 1} in {one.Steps.Count} steps, fused pairs as one");
                     w.Line($"features = {BufferName(one.Result)};");
                     w.Close();
                     w.Line("else");
                     w.Open();
-                    w.Line($"runner.Run(&RunLayer, {convs}, input, bufferA, bufferB, path); // layers 0-{convs - 1}, each split across runner.Threads");
+                    w.Line($"runner.Run(&RunLayer, {convs}, {WholeLayersName}, input, bufferA, bufferB, path); // {split}");
                     w.Line($"features = {BufferName(layered.Result)};");
                     w.Close();
                 }
                 else
-                    w.Line($"runner.Run(&RunLayer, {convs}, input, bufferA, bufferB, path); // layers 0-{convs - 1}, each split across runner.Threads");
+                    w.Line($"runner.Run(&RunLayer, {convs}, {WholeLayersName}, input, bufferA, bufferB, path); // {split}");
                 w.Line("float* w = Weights.Data;");
                 w.Line($"{plan.Layers[plan.PoolLayer].MethodName}(path, {features}, embeddings);");
                 w.Line("runner.Lap(); // the head's steps, for Profile (nothing otherwise)");
@@ -200,12 +209,35 @@ namespace MobileNetGen.Generator
                     w.Line();
                 }
                 w.Line("/// <inheritdoc/>");
-                w.Line(plan.OneThread != null
-                    ? $"protected override global::System.Collections.Generic.IReadOnlyList<{RuntimeAlias}.NetworkStep> ScheduleSteps(int threads) => threads == 1 ? OneThreadSteps : LayeredSteps;"
-                    : $"protected override global::System.Collections.Generic.IReadOnlyList<{RuntimeAlias}.NetworkStep> ScheduleSteps(int threads) => LayeredSteps;");
+                w.Line(plan.OneThread == null
+                    ? $"protected override global::System.Collections.Generic.IReadOnlyList<{RuntimeAlias}.NetworkStep> ScheduleSteps(int threads) => LayeredSteps;"
+                    : plan.Layered.AllWhole
+                        ? $"protected override global::System.Collections.Generic.IReadOnlyList<{RuntimeAlias}.NetworkStep> ScheduleSteps(int threads) => OneThreadSteps; // on any thread count"
+                        : $"protected override global::System.Collections.Generic.IReadOnlyList<{RuntimeAlias}.NetworkStep> ScheduleSteps(int threads) => threads == 1 ? OneThreadSteps : LayeredSteps;");
                 w.Line();
                 Table("LayeredSteps", plan.Layered, "The steps when several threads share each layer (and with one thread when nothing fuses).");
+                if (!plan.Layered.AllWhole) WriteWholeLayers(w, plan.Layered, plan);
                 if (plan.OneThread != null) Table("OneThreadSteps", plan.OneThread, "The steps on one thread: the fused pairs as one step each.");
+            }
+
+            private const string WholeLayersName = "WholeLayers";
+
+            /// <summary>The layers the calling thread runs whole when several threads share an inference (the planner's
+            /// <see cref="Step.Whole"/>), one line per layer with its MACs.</summary>
+            private static void WriteWholeLayers(SourceWriter w, Schedule layered, NetworkPlan plan)
+            {
+                w.Line($"/// <summary>With several threads, which layers this thread runs whole: below KernelContract.MinSplitMacs = {Group(KernelContract.MinSplitMacs)} MACs (a depthwise MAC counts {KernelContract.DepthwiseCostPerMac}) a");
+                w.Line("/// split costs more (a barrier, activations moving between cores) than it saves; a run of them has no barrier inside.</summary>");
+                w.Line($"private static readonly bool[] {WholeLayersName} =");
+                w.Open();
+                for (int n = 0; n < layered.Steps.Count; n++)
+                {
+                    var s = layered.Steps[n];
+                    var l = plan.Layers[s.Layer];
+                    w.Line($"{Bool(s.Whole)}, // {n}: {l.SlimName}, {Group(l.Macs)} MACs");
+                }
+                w.Close("};");
+                w.Line();
             }
 
             private static string StepKind(LayerPlan l) => l.Kind switch

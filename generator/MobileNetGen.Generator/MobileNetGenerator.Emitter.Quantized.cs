@@ -38,7 +38,13 @@ namespace MobileNetGen.Generator
                 w.Line("/// <inheritdoc/>");
                 w.Line($"protected override void ForwardQuantized(byte* input, byte* logits, byte* features, byte* bufferA, byte* bufferB, {RuntimeAlias}.SimdPath path, {KernelsAlias}.LayerRunner runner)");
                 w.Open();
-                w.Line($"runner.Run(&RunLayer, {convs}, input, bufferA, bufferB, path); // layers 0-{convs - 1}, each split across runner.Threads");
+                if (layered.AllWhole)
+                {
+                    w.Line($"// Every layer is below KernelContract.MinSplitMacs = {Group(KernelContract.MinSplitMacs)} MACs: not worth a second thread on any of them.");
+                    w.Line($"runner.RunHere(&RunLayer, {convs}, input, bufferA, bufferB, path); // layers 0-{convs - 1} on this thread");
+                }
+                else
+                    w.Line($"runner.Run(&RunLayer, {convs}, {WholeLayersName}, input, bufferA, bufferB, path); // layers 0-{convs - 1}, the large ones split across runner.Threads, the runs of small ones on this thread ({WholeLayersName})");
                 w.Line($"var isa = {QuantizedAlias}.QuantizedKernels.Resolve(path);");
                 w.Line("byte* w = Weights.For(isa);");
                 w.Line($"{plan.Layers[plan.PoolLayer].MethodName}(isa, {BufferName(layered.Result)}, features);");

@@ -186,7 +186,7 @@ namespace MobileNetGen.Generator
                 foreach (var l in convs)
                 {
                     var to = layered.Count % 2 == 0 ? ActivationBuffer.A : ActivationBuffer.B;
-                    layered.Add(new Step(l.Index, null, last, to, null));
+                    layered.Add(new Step(l.Index, null, last, to, null, Whole: !KernelContract.SplitsAcrossThreads(l.Macs, l.Kind == LayerKind.Depthwise3x3)));
                     last = to;
                 }
                 // One thread: the same layers, each fused pointwise → depthwise pair as one step whose band sits in the step's
@@ -265,7 +265,7 @@ namespace MobileNetGen.Generator
                 {
                     if (l.Split == ThreadSplit.None) continue;
                     var to = layered.Count % 2 == 0 ? ActivationBuffer.A : ActivationBuffer.B;
-                    layered.Add(new Step(l.Index, null, last, to, null));
+                    layered.Add(new Step(l.Index, null, last, to, null, Whole: !KernelContract.SplitsAcrossThreads(l.Macs, l.Kind == LayerKind.Depthwise3x3)));
                     last = to;
                 }
                 var io = new QuantizedIo(q.Input.Scale, q.Input.ZeroPoint, q.Pool.Output.Scale, q.Pool.Output.ZeroPoint, q.Logits.Output.Scale, q.Logits.Output.ZeroPoint);

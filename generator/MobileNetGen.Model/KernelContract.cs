@@ -41,6 +41,24 @@ namespace MobileNetGen.Model
         /// <summary>Chunks per thread each layer is cut into (threads take chunks from a shared counter).</summary>
         public const int ChunksPerThread = 4;
 
+        /// <summary>
+        /// A layer that costs less than this many (pointwise) multiply-accumulates is run whole by one thread when several share an inference, and
+        /// consecutive such layers run one after another with no barrier between them. Splitting a layer saves at most half
+        /// its time on two threads, and costs a barrier (a few µs on a virtual machine) plus its input moving between the
+        /// cores' caches: below about 2 M MACs (some 10-20 µs on one core) that cost is larger than the saving. Measured on
+        /// AMD Zen 5 (EPYC family 26): 0.25_128 and 0.25_160 took 1.4× as long on two threads as on one with every layer split.
+        /// </summary>
+        public const long MinSplitMacs = 2_000_000;
+
+        /// <summary>What a depthwise MAC costs against a pointwise one, for <see cref="SplitsAcrossThreads"/>: the depthwise
+        /// kernels run at 17-37 % of the FMA peak where the pointwise ones run at 60-85 % (the profile, Intel AVX-512 and
+        /// AMD Zen 5), so a depthwise layer takes about three times as long as a pointwise layer of the same MACs.</summary>
+        public const int DepthwiseCostPerMac = 3;
+
+        /// <summary>Whether a layer of <paramref name="macs"/> is split between threads: its cost, in pointwise MACs
+        /// (<see cref="DepthwiseCostPerMac"/>), reaches <see cref="MinSplitMacs"/>.</summary>
+        public static bool SplitsAcrossThreads(long macs, bool depthwise) => macs * (depthwise ? DepthwiseCostPerMac : 1) >= MinSplitMacs;
+
         /// <summary>A pointwise → stride-2 depthwise pair is fused from this activation size between them (1 MiB of floats).</summary>
         public const long FuseFromActivationFloats = 256 * 1024;
 

@@ -42,7 +42,7 @@ namespace MobileNetGen.Generator.Model
         DetectorStepKind Kind, string Name, string Method, string Role,
         int InH, int InW, int InC, int OutH, int OutW, int OutC, int PaddedOutC, int Stride, int PadTop, int PadLeft, int PadBottom, int PadRight,
         long Macs, DetectorBuffer From, DetectorBuffer To, ThreadSplit Split, QuantizedLayerPlan? Quant, LayerWeights? Weights,
-        int Head, bool Boxes, long DestinationOffset, int Pixels, int Channels);
+        int Head, bool Boxes, long DestinationOffset, int Pixels, int Channels, bool Whole = false);
 
     /// <summary>A predictor's output quantization, for its concatenation table.</summary>
     internal sealed record HeadTable(string Name, float Scale, int ZeroPoint, bool Boxes);

@@ -157,7 +157,9 @@ namespace MobileNetGen.Generator.Model
     /// One step of a schedule: a layer (<see cref="Second"/> null), or a pointwise layer fused with the stride-2 depthwise
     /// layer it feeds (<see cref="FusedBand"/>: the band the pointwise layer writes, inside the step's output buffer).
     /// </summary>
-    internal sealed record Step(int Layer, int? Second, ActivationBuffer From, ActivationBuffer To, FusedBand? Band);
+    /// <remarks><see cref="Whole"/>: with several threads, the calling thread runs the step whole (too small to split:
+    /// <c>KernelContract.MinSplitMacs</c>), with no barrier before the next step when that one is whole too.</remarks>
+    internal sealed record Step(int Layer, int? Second, ActivationBuffer From, ActivationBuffer To, FusedBand? Band, bool Whole = false);
 
     /// <summary>
     /// The band of a fused pair: <see cref="OutRows"/> depthwise output rows per band, read from <see cref="Rows"/> rows of
@@ -172,6 +174,12 @@ namespace MobileNetGen.Generator.Model
     /// </summary>
     internal sealed record Schedule(EquatableArray<Step> Steps, ActivationBuffer Result)
     {
+        /// <summary>Whether every step runs whole: then no step is worth a second thread.</summary>
+        public bool AllWhole
+        {
+            get { foreach (var s in Steps) if (!s.Whole) return false; return true; }
+        }
+
         public bool HasFusedSteps
         {
             get { foreach (var s in Steps) if (s.Second != null) return true; return false; }

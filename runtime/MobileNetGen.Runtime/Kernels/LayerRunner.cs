@@ -7,7 +7,8 @@ namespace MobileNetGen.Runtime.Kernels;
 /// Runs a generated network's convolution layers one after another, each split across a fixed set of threads: the
 /// calling thread and <c>threads − 1</c> persistent workers, started once with the classifier, take chunks of the layer
 /// (<see cref="ChunksPerThread"/> per thread) from a shared counter. A barrier separates layers (a layer reads the whole
-/// output of the one before). Nothing is allocated per inference, and since every chunk computes whole outputs in the
+/// output of the one before), except inside a run of layers the planner marks to be run whole by the calling thread
+/// (too small to be worth splitting: <c>KernelContract.MinSplitMacs</c>). Nothing is allocated per inference, and since every chunk computes whole outputs in the
 /// kernels' fixed summation order, results are bit-identical for any thread count and any assignment of chunks.
 /// </summary>
 /// <remarks>
@@ -40,6 +41,7 @@ public sealed unsafe class LayerRunner : IDisposable
     private readonly Thread[] _workers;
     private delegate*<int, int, int, float*, float*, float*, SimdPath, void> _layer;
     private int _layerCount;
+    private bool[]? _whole;
     private float* _input, _bufferA, _bufferB;
     private SimdPath _path;
     private volatile bool _stopping;
@@ -67,34 +69,51 @@ public sealed unsafe class LayerRunner : IDisposable
     /// <summary>
     /// Runs layers <c>0 .. layerCount − 1</c> of <paramref name="layer"/> (the generated <c>RunLayer(layer, part, parts,
     /// input, bufferA, bufferB, path)</c>), each cut into <see cref="Threads"/> × <see cref="ChunksPerThread"/> chunks that
-    /// the threads share, and returns when all are done.
+    /// the threads share, and returns when all are done. A layer marked in <paramref name="whole"/> (the planner's choice:
+    /// too small to be worth a barrier, <c>KernelContract.MinSplitMacs</c>) is run whole, as part 0 of 1, by the calling
+    /// thread, and a run of such layers has no barrier inside it: the workers wait at the barrier after it.
     /// </summary>
-    public void Run(delegate*<int, int, int, float*, float*, float*, SimdPath, void> layer, int layerCount,
+    public void Run(delegate*<int, int, int, float*, float*, float*, SimdPath, void> layer, int layerCount, bool[]? whole,
         float* input, float* bufferA, float* bufferB, SimdPath path)
     {
+        if (whole is not null && whole.Length < layerCount)
+            throw new ArgumentException($"whole has {whole.Length} entries for {layerCount} layers", nameof(whole));
         if (_barrier is null)
         {
-            for (int l = 0; l < layerCount; l++)
-            {
-                layer(l, 0, 1, input, bufferA, bufferB, path);
-                Lap();
-            }
+            RunHere(layer, layerCount, input, bufferA, bufferB, path);
             return;
         }
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
         if (_nextChunk.Length < layerCount) _nextChunk = new int[layerCount]; // once per runner: a network's layer count is fixed
         Array.Clear(_nextChunk, 0, layerCount);
-        _layer = layer; _layerCount = layerCount; _input = input; _bufferA = bufferA; _bufferB = bufferB; _path = path;
+        _layer = layer; _layerCount = layerCount; _whole = whole; _input = input; _bufferA = bufferA; _bufferB = bufferB; _path = path;
         _barrier.SignalAndWait(IdleSpinMicroseconds); // start: the workers see the job (the barrier is a full fence)
         RunParts(caller: true);
         if (_failure is { } failure) { _failure = null; failure.Throw(); }
     }
 
+    /// <summary>Runs every layer whole, in order, on the calling thread (the workers are not woken): a network whose every
+    /// layer is too small to split, and any network on one thread.</summary>
+    public void RunHere(delegate*<int, int, int, float*, float*, float*, SimdPath, void> layer, int layerCount,
+        float* input, float* bufferA, float* bufferB, SimdPath path)
+    {
+        for (int l = 0; l < layerCount; l++)
+        {
+            layer(l, 0, 1, input, bufferA, bufferB, path);
+            Lap();
+        }
+    }
+
     /// <summary>The same for the integer networks, whose layers take uint8 buffers.</summary>
-    public void Run(delegate*<int, int, int, byte*, byte*, byte*, SimdPath, void> layer, int layerCount,
+    public void Run(delegate*<int, int, int, byte*, byte*, byte*, SimdPath, void> layer, int layerCount, bool[]? whole,
         byte* input, byte* bufferA, byte* bufferB, SimdPath path) =>
         // The integer networks' layers: the same runner; a function pointer's parameter types do not change its call.
-        Run((delegate*<int, int, int, float*, float*, float*, SimdPath, void>)layer, layerCount, (float*)input, (float*)bufferA, (float*)bufferB, path);
+        Run((delegate*<int, int, int, float*, float*, float*, SimdPath, void>)layer, layerCount, whole, (float*)input, (float*)bufferA, (float*)bufferB, path);
+
+    /// <summary><see cref="RunHere(delegate*{int, int, int, float*, float*, float*, SimdPath, void}, int, float*, float*, float*, SimdPath)"/> for the integer networks.</summary>
+    public void RunHere(delegate*<int, int, int, byte*, byte*, byte*, SimdPath, void> layer, int layerCount,
+        byte* input, byte* bufferA, byte* bufferB, SimdPath path) =>
+        RunHere((delegate*<int, int, int, float*, float*, float*, SimdPath, void>)layer, layerCount, (float*)input, (float*)bufferA, (float*)bufferB, path);
 
     private void WorkerLoop()
     {
@@ -106,16 +125,28 @@ public sealed unsafe class LayerRunner : IDisposable
         }
     }
 
-    /// <summary>This thread's chunks of every layer, meeting the others at the barrier after each layer.</summary>
+    /// <summary>This thread's chunks of every split layer, meeting the others at the barrier after each; the caller also
+    /// runs each run of whole layers, with one barrier after the run.</summary>
     private void RunParts(bool caller)
     {
         int chunks = Threads * ChunksPerThread;
-        for (int l = 0; l < _layerCount; l++)
+        bool[]? whole = _whole;
+        for (int l = 0; l < _layerCount;)
         {
+            int end = l + 1;
+            bool alone = whole is not null && whole[l];
+            if (alone) while (end < _layerCount && whole![end]) end++;
             try
             {
-                for (int chunk; (chunk = Interlocked.Increment(ref _nextChunk[l]) - 1) < chunks;)
-                    _layer(l, chunk, chunks, _input, _bufferA, _bufferB, _path);
+                if (!alone)
+                    for (int chunk; (chunk = Interlocked.Increment(ref _nextChunk[l]) - 1) < chunks;)
+                        _layer(l, chunk, chunks, _input, _bufferA, _bufferB, _path);
+                else if (caller)
+                    for (int s = l; s < end; s++)
+                    {
+                        _layer(s, 0, 1, _input, _bufferA, _bufferB, _path);
+                        if (s + 1 < end) Lap(); // the run's last layer is timed after the barrier, as a split layer is
+                    }
             }
             catch (Exception e)
             {
@@ -124,6 +155,7 @@ public sealed unsafe class LayerRunner : IDisposable
             }
             _barrier!.SignalAndWait(LayerSpinMicroseconds);
             if (caller) Lap();
+            l = end;
         }
     }
 

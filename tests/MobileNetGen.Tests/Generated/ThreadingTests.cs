@@ -11,9 +11,10 @@ public class ThreadingTests
 {
     public static TheoryData<string, SimdPath> Cases() => new()
     {
-        // 0.25_128: every pointwise layer splits by pixels except the last ones (panels); 1.0_224: 112×112 rows and
-        // 1024-channel panel splits; 0.75_192: odd panel counts (48, 96 … channels) and 8-bit weights.
-        { "0.25_128", SimdPath.Auto }, { "1.0_224", SimdPath.Auto }, { "0.75_192", SimdPath.Auto },
+        // 0.25_128: every layer below KernelContract.MinSplitMacs, so all run on the calling thread; 0.25_224: runs of
+        // whole layers between split ones; 1.0_224: 112×112 rows and 1024-channel panel splits; 0.75_192: odd panel
+        // counts (48, 96 … channels) and 8-bit weights.
+        { "0.25_128", SimdPath.Auto }, { "0.25_224", SimdPath.Auto }, { "1.0_224", SimdPath.Auto }, { "0.75_192", SimdPath.Auto },
         { "0.50_160", SimdPath.Vector128 }, { "0.50_160", SimdPath.Scalar },
     };
 
@@ -89,6 +90,55 @@ public class ThreadingTests
             next = end;
         }
         Assert.Equal(count, next);
+    }
+
+    /// <summary>What <see cref="Record"/> saw: (layer, part, parts, managed thread id), in call order.</summary>
+    private static readonly List<(int Layer, int Part, int Parts, int Thread)> s_calls = new();
+
+    private static unsafe void Record(int layer, int part, int parts, float* input, float* a, float* b, SimdPath path)
+    {
+        lock (s_calls) s_calls.Add((layer, part, parts, Environment.CurrentManagedThreadId));
+    }
+
+    [Theory]
+    [InlineData(2)]
+    [InlineData(3)]
+    public unsafe void Runner_runs_whole_layers_once_on_the_caller_and_splits_the_others_with_a_barrier_after_each(int threads)
+    {
+        // Layers 1-3 are one run of whole layers, 5 another; 0, 4 and 6 are split.
+        bool[] whole = { false, true, true, true, false, true, false };
+        using var runner = new LayerRunner(threads);
+        for (int round = 0; round < 3; round++) // the workers are reused across inferences
+        {
+            lock (s_calls) s_calls.Clear();
+            runner.Run(&Record, whole.Length, whole, null, null, null, SimdPath.Auto);
+            var calls = s_calls.ToList();
+            int chunks = threads * LayerRunner.ChunksPerThread;
+            for (int l = 0; l < whole.Length; l++)
+            {
+                var mine = calls.Where(c => c.Layer == l).ToList();
+                if (whole[l])
+                {
+                    Assert.Single(mine);
+                    Assert.Equal((0, 1, Environment.CurrentManagedThreadId), (mine[0].Part, mine[0].Parts, mine[0].Thread));
+                }
+                else
+                {
+                    Assert.Equal(Enumerable.Range(0, chunks), mine.Select(c => c.Part).OrderBy(p => p));
+                    Assert.All(mine, c => Assert.Equal(chunks, c.Parts));
+                }
+            }
+            // Layer order holds: every call of a layer comes before every call of the next one.
+            for (int i = 1; i < calls.Count; i++) Assert.True(calls[i - 1].Layer <= calls[i].Layer, $"layer {calls[i].Layer} ran before layer {calls[i - 1].Layer} was done");
+        }
+    }
+
+    [Fact]
+    public unsafe void Runner_rejects_a_whole_table_shorter_than_the_layers()
+    {
+        using var runner = new LayerRunner(2);
+        var e = Assert.Throws<ArgumentException>(() => runner.Run(&Record, 4, new bool[3], null, null, null, SimdPath.Auto));
+        Assert.Contains("3 entries for 4 layers", e.Message);
     }
 
     private static void AssertBitIdentical(string what, float[] expected, float[] actual)
