@@ -20,6 +20,10 @@ public static class BenchCommand
     /// <summary>The engine of a uint8 row's comparison: our float classifier of the same α and resolution.</summary>
     public const string EngineMobileNetGenFloat = "mobilenetgen-float";
 
+    /// <summary>With <c>--threads</c> above 1: the same classifier on one thread, interleaved with the others, so that the
+    /// ratio of N threads to one is measured in one run.</summary>
+    public const string EngineMobileNetGenOneThread = "mobilenetgen-1-thread";
+
     /// <summary>Largest tolerated |ORT − MobileNetGen| / max|MobileNetGen| of the logits before a warning (the ONNX tests assert 1e-4).</summary>
     public const double LogitsTolerance = 1e-3;
 
@@ -83,6 +87,8 @@ public static class BenchCommand
         public LatencyStats? Float { get; init; }
         public int? LogitsDiffering { get; init; }
         public int? LogitsMaxDifference { get; init; }
+        /// <summary>With more than one thread: the same entry on one thread, in the same interleaved run.</summary>
+        public LatencyStats? OneThread { get; init; }
     }
 
     /// <summary>A uint8 network: integer MobileNetGen, integer ONNX Runtime (QLinearConv) and our float variant, interleaved.</summary>
@@ -94,6 +100,9 @@ public static class BenchCommand
         classifier.QuantizeInput(floats, input);
         byte[] logits = new byte[classifier.NumClasses];
         var engines = new List<Action> { () => classifier.RunQuantized(input, logits) };
+        using var single = threads > 1 ? (QuantizedMobileNetClassifier)entry.Create(new MobileNetOptions { Threads = 1 }) : null;
+        byte[] singleLogits = new byte[classifier.NumClasses];
+        if (single != null) engines.Add(() => single.RunQuantized(input, singleLogits));
 
         var floatEntry = VariantCatalog.Find(new MobileNetGen.Model.VariantName(entry.Info.Alpha, entry.Info.Resolution).ToString());
         using var floatClassifier = floatEntry?.Create(new MobileNetOptions { Threads = threads });
@@ -117,9 +126,12 @@ public static class BenchCommand
             }
         }
         var stats = LatencyMeter.MeasureInterleaved(engines, warmup, iterations, onRun);
+        int at = 1;
+        LatencyStats? oneThread = single != null ? stats[at++] : null;
         return new Measurement(entry, stats[0], ort != null ? stats[^1] : null, threads, null)
         {
-            FloatEntry = floatEntry, Float = floatClassifier != null ? stats[1] : null, LogitsDiffering = differing, LogitsMaxDifference = maxDifference,
+            FloatEntry = floatEntry, Float = floatClassifier != null ? stats[at] : null, LogitsDiffering = differing, LogitsMaxDifference = maxDifference,
+            OneThread = oneThread,
         };
     }
 
@@ -135,8 +147,15 @@ public static class BenchCommand
         float[] input = LatencyMeter.FixedInput(classifier.InputLength);
         float[] logits = new float[classifier.NumClasses];
         Action runMng = () => classifier.Run(input, logits);
+        using var single = threads > 1 ? entry.Create(new MobileNetOptions { Threads = 1 }) : null;
+        float[] singleLogits = new float[classifier.NumClasses];
+        Action? runSingle = single != null ? () => single.Run(input, singleLogits) : null;
         if (!onnx)
-            return new Measurement(entry, LatencyMeter.Measure(runMng, warmup, iterations, onRun), null, threads, null);
+        {
+            if (runSingle == null) return new Measurement(entry, LatencyMeter.Measure(runMng, warmup, iterations, onRun), null, threads, null);
+            var both = LatencyMeter.MeasureInterleaved(new[] { runMng, runSingle }, warmup, iterations, onRun);
+            return new Measurement(entry, both[0], null, threads, null) { OneThread = both[1] };
+        }
 
         using var ort = OnnxBaseline.OnnxBaseline.FromWeights(CanonicalWeightsSource.For(entry), threads);
         float[] ortLogits = new float[ort.NumClasses];
@@ -153,8 +172,8 @@ public static class BenchCommand
             for (int i = 0; i < logits.Length; i++) worst = Math.Max(worst, Math.Abs((double)ortLogits[i] - logits[i]));
             diff = scale > 0 ? worst / scale : double.PositiveInfinity;
         }
-        var stats = LatencyMeter.MeasureInterleaved(new[] { runMng, runOrt }, warmup, iterations, onRun);
-        return new Measurement(entry, stats[0], stats[1], threads, diff);
+        var stats = LatencyMeter.MeasureInterleaved(runSingle != null ? new[] { runMng, runOrt, runSingle } : new[] { runMng, runOrt }, warmup, iterations, onRun);
+        return new Measurement(entry, stats[0], stats[1], threads, diff) { OneThread = runSingle != null ? stats[2] : null };
     }
 
     public static int Execute(CliContext ctx, string variantsText, int threads, int iterations, int warmup, bool json, bool noOnnx)
@@ -181,6 +200,7 @@ public static class BenchCommand
                 bool integer = m.Entry.Info.Quantized;
                 rows.Add(Row(name, EngineMobileNetGen, m.Threads, m.MobileNetGen, m.Entry.Info.Macs, weights, peak, machine, integer));
                 if (m.OnnxRuntime is { } o) rows.Add(Row(name, EngineOnnxRuntime, m.Threads, o, m.Entry.Info.Macs, weights, peak, machine, integer));
+                if (m.OneThread is { } one) rows.Add(Row(name, EngineMobileNetGenOneThread, 1, one, m.Entry.Info.Macs, weights, peak, machine, integer));
                 if (m.Float is { } f && m.FloatEntry is { } fe)
                     rows.Add(Row(name, EngineMobileNetGenFloat, m.Threads, f, fe.Info.Macs, fe.Info.WeightsKindName, peak, machine, integer: false));
             }
@@ -209,6 +229,9 @@ public static class BenchCommand
         table.AddColumn(new TableColumn("GFLOP/s").RightAligned())
              .AddColumn(new TableColumn("% of peak").RightAligned())
              .AddColumn(new TableColumn("alloc B/inf.").RightAligned());
+        if (threads > 1)
+            table.AddColumn(new TableColumn("MobileNetGen 1 thread ms\nmedian (p10–p90)").RightAligned())
+                 .AddColumn(new TableColumn($"{threads} threads /\n1 thread").RightAligned());
         foreach (var m in results.Where(m => !m.Entry.Info.Quantized))
         {
             var s = m.MobileNetGen;
@@ -229,6 +252,7 @@ public static class BenchCommand
             cells.Add(gflops.ToString("0.0", inv));
             cells.Add(PercentOfPeak(gflops, peak, threads) is double pct ? pct.ToString("0", inv) + " %" : "");
             cells.Add(s.AllocatedBytesPerRun.ToString(inv));
+            AddOneThreadCells(cells, m, threads);
             table.AddRow(cells.ToArray());
         }
         if (results.Any(m => !m.Entry.Info.Quantized)) // --variants quant: the integer table alone
@@ -236,16 +260,17 @@ public static class BenchCommand
             c.Write(table);
             if (!noOnnx) c.WriteLine("ratio = MobileNetGen median / ONNX Runtime median (below 1: MobileNetGen is faster).");
             c.WriteLine("GFLOP/s = 2 × MACs / MobileNetGen median; % of peak = GFLOP/s / (FMA peak × threads). alloc = managed bytes per MobileNetGen inference on the calling thread (GC.GetAllocatedBytesForCurrentThread;" +
-                " the worker threads of --threads > 1 are shown allocation-free by the test suite).");
+                " the worker threads of --threads > 1 are shown allocation-free by the test suite)." +
+                (threads > 1 ? $" {threads} threads / 1 thread: MobileNetGen on {threads} threads against the same classifier on one, interleaved in this run." : ""));
         }
         if (results.Any(m => m.Entry.Info.Weights == WeightsKind.Synthetic))
             c.MarkupLine("[bold red]SYNTHETIC[/] weights (α = 1.0): stand-ins with the real shapes, so the speed is real; they classify nothing.");
-        WriteIntegerTable(c, results.Where(m => m.Entry.Info.Quantized).ToList(), noOnnx);
+        WriteIntegerTable(c, results.Where(m => m.Entry.Info.Quantized).ToList(), noOnnx, threads);
         return ExitCodes.Ok;
     }
 
     /// <summary>The uint8 networks: ours integer, ONNX Runtime integer, ours float of the same variant, in one run.</summary>
-    private static void WriteIntegerTable(IAnsiConsole c, List<Measurement> results, bool noOnnx)
+    private static void WriteIntegerTable(IAnsiConsole c, List<Measurement> results, bool noOnnx, int threads)
     {
         if (results.Count == 0) return;
         var inv = CultureInfo.InvariantCulture;
@@ -260,6 +285,9 @@ public static class BenchCommand
              .AddColumn(new TableColumn("GOP/s").RightAligned());
         if (!noOnnx) table.AddColumn(new TableColumn("logits ≠ ORT\n(max Δ)").RightAligned());
         table.AddColumn(new TableColumn("alloc B/inf.").RightAligned());
+        if (threads > 1)
+            table.AddColumn(new TableColumn("MobileNetGen int 1 thread ms\nmedian (p10–p90)").RightAligned())
+                 .AddColumn(new TableColumn($"{threads} threads /\n1 thread").RightAligned());
         foreach (var m in results)
         {
             var s = m.MobileNetGen;
@@ -274,6 +302,7 @@ public static class BenchCommand
             cells.Add(Gflops(m.Entry.Info.Macs, s).ToString("0.0", inv));
             if (!noOnnx) cells.Add(m.LogitsDiffering is int d ? $"{d} ({m.LogitsMaxDifference})" : "");
             cells.Add(s.AllocatedBytesPerRun.ToString(inv));
+            AddOneThreadCells(cells, m, threads);
             table.AddRow(cells.ToArray());
         }
         c.Write(table);
@@ -281,6 +310,14 @@ public static class BenchCommand
                     "arithmetic; ONNX Runtime's QLinearConv requantizes in float, so a few logits differ by a step or more). int / float = our integer " +
                     "network against our float classifier of the same α and resolution (float or 8-bit weights; SYNTHETIC for 1.0), in the same run. " +
                     "GOP/s = 2 × MACs / median.");
+    }
+
+    /// <summary>The one-thread columns of a row when <paramref name="threads"/> is above 1.</summary>
+    private static void AddOneThreadCells(List<string> cells, Measurement m, int threads)
+    {
+        if (threads <= 1) return;
+        cells.Add(m.OneThread is { } one ? Ms(one) : "");
+        cells.Add(m.OneThread is { } one2 ? (m.MobileNetGen.MedianMs / one2.MedianMs).ToString("0.00", CultureInfo.InvariantCulture) + "×" : "");
     }
 
     private static List<Measurement> MeasureAll(CliContext ctx, List<VariantEntry> entries, int threads, int iterations, int warmup, bool onnx) =>

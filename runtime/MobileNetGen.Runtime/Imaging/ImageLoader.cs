@@ -146,13 +146,7 @@ public static class ImageLoader
         IImageFormat? format;
         try
         {
-            // Not Image.Identify(configuration, stream, out format): its closure reads Configuration.Default, which roots
-            // every format ImageSharp has (WebP, TIFF, GIF, TGA, PBM: about 0.8 MB of a NativeAOT binary). The format is
-            // detected from the header with this class's three formats, then that format's own decoder reads the header.
-            format = Image.DetectFormat(DecodeConfiguration, stream);
-            stream.Position = start;
-            info = format is null ? null
-                : ((IImageInfoDetector)DecodeConfiguration.ImageFormatsManager.FindDecoder(format)).Identify(DecodeConfiguration, stream, CancellationToken.None);
+            info = Image.Identify(DecodeConfiguration, stream, out format);
         }
         catch (Exception ex)
         {
@@ -192,7 +186,7 @@ public static class ImageLoader
             image = Image.Load<Rgb24>(DecodeConfiguration, stream);
             if (image.Width != info.Width || image.Height != info.Height)
                 throw new InvalidImageContentException($"decoded size {image.Width}x{image.Height} differs from the header's {info.Width}x{info.Height}");
-            image.Mutate(DecodeConfiguration, x => x.AutoOrient()); // with the configuration: Mutate(op) alone would read Configuration.Default (see above)
+            image.Mutate(DecodeConfiguration, x => x.AutoOrient());
             return image;
         }
         catch (Exception ex)

@@ -102,6 +102,22 @@ public class BenchCommandTests
         var rows = doc.RootElement.EnumerateArray().ToDictionary(x => x.GetProperty("engine").GetString()!);
         Assert.Equal(2, rows["mobilenetgen"].GetProperty("threads").GetInt32());
         Assert.Equal(2, rows["onnxruntime"].GetProperty("threads").GetInt32());
+        // Above one thread the same classifier also runs on one thread, interleaved, for the ratio of the two.
+        Assert.Equal(1, rows["mobilenetgen-1-thread"].GetProperty("threads").GetInt32());
+        Assert.True(rows["mobilenetgen-1-thread"].GetProperty("median_ms").GetDouble() > 0);
+    }
+
+    [Fact]
+    public void Above_one_thread_the_tables_show_the_ratio_to_one_thread_for_float_and_uint8_entries()
+    {
+        var r = CliRunner.Run("bench", "--variants", "0.25_128,0.25_128_quant", "--iterations", "2", "--warmup", "0", "--threads", "2", "--no-onnx");
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Contains("2 threads /", r.Stdout);
+        Assert.Contains("MobileNetGen 1 thread", r.Stdout);
+        Assert.Contains("MobileNetGen int 1 thread", r.Stdout);
+        var one = CliRunner.Run("bench", "--variants", "0.25_128", "--iterations", "2", "--warmup", "0", "--no-onnx");
+        Assert.True(one.ExitCode == 0, one.ToString());
+        Assert.DoesNotContain("1 thread ms", one.Stdout);
     }
 
     [Fact]
