@@ -120,26 +120,15 @@ public static unsafe class QStemKernels
             TVec vb0 = TSimd.Load(bias + c), vb1 = TVectors.Pair ? TSimd.Load(bias + c + W) : default;
             TVec vacc00 = vb0, vacc10 = vb0, vacc20 = vb0, vacc30 = vb0;
             TVec vacc01 = vb1, vacc11 = vb1, vacc21 = vb1, vacc31 = vb1;
-            for (int ky = 0; ky < 3; ky++)
+            short* a = buf + outX * d;
+            for (int ky = 0; ky < 3; ky++, a += L)
             {
-                short* a = buf + ky * L + outX * d;
-                for (int p = 0; p < 5; p++, a += 2)
-                {
-                    int* wk = wc + (ky * 5 + p) * C;
-                    TVec vw0 = TSimd.Load(wk), vw1 = TVectors.Pair ? TSimd.Load(wk + W) : default;
-                    TVec va = TSimd.Broadcast(Unsafe.ReadUnaligned<int>(a));
-                    vacc00 = TSimd.MultiplyAddPairs(vacc00, va, vw0);
-                    if (TVectors.Pair) vacc01 = TSimd.MultiplyAddPairs(vacc01, va, vw1);
-                    va = TSimd.Broadcast(Unsafe.ReadUnaligned<int>(a + d));
-                    vacc10 = TSimd.MultiplyAddPairs(vacc10, va, vw0);
-                    if (TVectors.Pair) vacc11 = TSimd.MultiplyAddPairs(vacc11, va, vw1);
-                    va = TSimd.Broadcast(Unsafe.ReadUnaligned<int>(a + 2 * d));
-                    vacc20 = TSimd.MultiplyAddPairs(vacc20, va, vw0);
-                    if (TVectors.Pair) vacc21 = TSimd.MultiplyAddPairs(vacc21, va, vw1);
-                    va = TSimd.Broadcast(Unsafe.ReadUnaligned<int>(a + 3 * d));
-                    vacc30 = TSimd.MultiplyAddPairs(vacc30, va, vw0);
-                    if (TVectors.Pair) vacc31 = TSimd.MultiplyAddPairs(vacc31, va, vw1);
-                }
+                int* wk = wc + ky * 5 * C;
+                Pair<TSimd, TVec, TVectors>(a, d, wk, W, ref vacc00, ref vacc10, ref vacc20, ref vacc30, ref vacc01, ref vacc11, ref vacc21, ref vacc31);
+                Pair<TSimd, TVec, TVectors>(a + 2, d, wk + C, W, ref vacc00, ref vacc10, ref vacc20, ref vacc30, ref vacc01, ref vacc11, ref vacc21, ref vacc31);
+                Pair<TSimd, TVec, TVectors>(a + 4, d, wk + 2 * C, W, ref vacc00, ref vacc10, ref vacc20, ref vacc30, ref vacc01, ref vacc11, ref vacc21, ref vacc31);
+                Pair<TSimd, TVec, TVectors>(a + 6, d, wk + 3 * C, W, ref vacc00, ref vacc10, ref vacc20, ref vacc30, ref vacc01, ref vacc11, ref vacc21, ref vacc31);
+                Pair<TSimd, TVec, TVectors>(a + 8, d, wk + 4 * C, W, ref vacc00, ref vacc10, ref vacc20, ref vacc30, ref vacc01, ref vacc11, ref vacc21, ref vacc31);
             }
             // Through L1 to one requantization loop (see QDepthwiseKernels.Row: eight inlined copies exhaust the inliner).
             TSimd.Store(vacc00, vspill); TSimd.Store(vacc10, vspill + V * W); TSimd.Store(vacc20, vspill + 2 * V * W); TSimd.Store(vacc30, vspill + 3 * V * W);
@@ -164,6 +153,29 @@ public static unsafe class QStemKernels
             TSimd.StoreRequantized<TShape>(vacc0, q);
             if (TVectors.Pair) TSimd.StoreRequantized<TShape>(vacc1, q + W);
         }
+    }
+
+    /// <summary>One int16 pair of the window row (<paramref name="a"/>) of the tile's four pixels, <paramref name="d"/> values
+    /// apart, times the pair's weight vector(s) at <paramref name="wk"/>: written out five times per window row (the loop
+    /// over the five pairs kept its counter, index and pointer updates in the hot loop).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Pair<TSimd, TVec, TVectors>(short* a, int d, int* wk, int W,
+        ref TVec vacc00, ref TVec vacc10, ref TVec vacc20, ref TVec vacc30, ref TVec vacc01, ref TVec vacc11, ref TVec vacc21, ref TVec vacc31)
+        where TSimd : struct, IQSimd<TVec> where TVec : struct where TVectors : struct, IVectors
+    {
+        TVec vw0 = TSimd.Load(wk), vw1 = TVectors.Pair ? TSimd.Load(wk + W) : default;
+        TVec va = TSimd.Broadcast(Unsafe.ReadUnaligned<int>(a));
+        vacc00 = TSimd.MultiplyAddPairs(vacc00, va, vw0);
+        if (TVectors.Pair) vacc01 = TSimd.MultiplyAddPairs(vacc01, va, vw1);
+        va = TSimd.Broadcast(Unsafe.ReadUnaligned<int>(a + d));
+        vacc10 = TSimd.MultiplyAddPairs(vacc10, va, vw0);
+        if (TVectors.Pair) vacc11 = TSimd.MultiplyAddPairs(vacc11, va, vw1);
+        va = TSimd.Broadcast(Unsafe.ReadUnaligned<int>(a + 2 * d));
+        vacc20 = TSimd.MultiplyAddPairs(vacc20, va, vw0);
+        if (TVectors.Pair) vacc21 = TSimd.MultiplyAddPairs(vacc21, va, vw1);
+        va = TSimd.Broadcast(Unsafe.ReadUnaligned<int>(a + 3 * d));
+        vacc30 = TSimd.MultiplyAddPairs(vacc30, va, vw0);
+        if (TVectors.Pair) vacc31 = TSimd.MultiplyAddPairs(vacc31, va, vw1);
     }
 
     /// <summary>Requantizes a tile's accumulators (pixel-major, <paramref name="vectors"/> per pixel) to its outputs: one copy
