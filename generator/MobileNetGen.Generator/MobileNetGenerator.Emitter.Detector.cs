@@ -1,3 +1,4 @@
+using System.Linq;
 using System.Collections.Generic;
 using System.Globalization;
 using MobileNetGen.Generator.Model;
@@ -91,17 +92,11 @@ namespace MobileNetGen.Generator
                 w.Line($"protected override void ForwardQuantized(byte* image, byte* ws, {RuntimeAlias}.SimdPath path, {KernelsAlias}.LayerRunner runner) =>");
                 w.Line($"    runner.Run(&RunStep, {plan.Steps.Count}, WholeSteps, image, ws, null, path); // steps 0-{plan.Steps.Count - 1}, the large convolutions split across runner.Threads, the runs of small steps on this thread");
                 w.Line();
-                w.Line($"/// <summary>With several threads, which steps this thread runs whole: the reshapes, the logistic and the convolutions below");
-                w.Line($"/// KernelContract.MinSplitMacs = {Group(KernelContract.MinSplitMacs)} MACs (a depthwise MAC counts {KernelContract.DepthwiseCostPerMac}; a split costs more than it saves); a run of them has no barrier inside.</summary>");
-                w.Line("private static readonly bool[] WholeSteps =");
-                w.Open();
-                for (int n = 0; n < plan.Steps.Count; n++)
+                WriteWholeTable(w, "WholeSteps", new[]
                 {
-                    var s = plan.Steps[n];
-                    w.Line($"{(s.Whole ? "true" : "false")}, // {n}: {s.Name} ({s.Kind}), {Group(s.Macs)} MACs");
-                }
-                w.Close("};");
-                w.Line();
+                    "/// <summary>With several threads, which steps this thread runs whole: the reshapes, the logistic and the convolutions below",
+                    $"/// KernelContract.MinSplitMacs = {Group(KernelContract.MinSplitMacs)} MACs (a depthwise MAC counts {KernelContract.DepthwiseCostPerMac}; a split costs more than it saves); a run of them has no barrier inside.</summary>",
+                }, plan.Steps.Select(s => (s.Whole, $"{s.Name} ({s.Kind}), {Group(s.Macs)} MACs")));
                 WriteDetectorTables(w, plan);
                 WriteDetectorSwitch(w, plan);
                 WriteDetectorSteps(w, plan);

@@ -1,3 +1,4 @@
+using System.Linq;
 using System.Collections.Generic;
 using MobileNetGen.Generator.Model;
 using MobileNetGen.Model;
@@ -143,7 +144,7 @@ namespace MobileNetGen.Generator
                 {
                     var steps = plan.OneThread ?? layered;
                     string name = plan.OneThread != null ? "RunStep" : "RunLayer";
-                    w.Line($"// Every layer is below KernelContract.MinSplitMacs = {Group(KernelContract.MinSplitMacs)} MACs: not worth a second thread on any of them.");
+                    w.Line(AllWholeComment);
                     w.Line($"runner.RunHere(&{name}, {steps.Steps.Count}, input, bufferA, bufferB, path); // layers 0-{convs - 1} on this thread{(plan.OneThread != null ? $" in {steps.Steps.Count} steps, fused pairs as one" : "")}");
                     features = BufferName(steps.Result);
                 }
@@ -224,21 +225,12 @@ namespace MobileNetGen.Generator
 
             /// <summary>The layers the calling thread runs whole when several threads share an inference (the planner's
             /// <see cref="Step.Whole"/>), one line per layer with its MACs.</summary>
-            private static void WriteWholeLayers(SourceWriter w, Schedule layered, NetworkPlan plan)
-            {
-                w.Line($"/// <summary>With several threads, which layers this thread runs whole: below KernelContract.MinSplitMacs = {Group(KernelContract.MinSplitMacs)} MACs (a depthwise MAC counts {KernelContract.DepthwiseCostPerMac}) a");
-                w.Line("/// split costs more (a barrier, activations moving between cores) than it saves; a run of them has no barrier inside.</summary>");
-                w.Line($"private static readonly bool[] {WholeLayersName} =");
-                w.Open();
-                for (int n = 0; n < layered.Steps.Count; n++)
+            private static void WriteWholeLayers(SourceWriter w, Schedule layered, NetworkPlan plan) =>
+                WriteWholeTable(w, WholeLayersName, new[]
                 {
-                    var s = layered.Steps[n];
-                    var l = plan.Layers[s.Layer];
-                    w.Line($"{Bool(s.Whole)}, // {n}: {l.SlimName}, {Group(l.Macs)} MACs");
-                }
-                w.Close("};");
-                w.Line();
-            }
+                    $"/// <summary>With several threads, which layers this thread runs whole: below KernelContract.MinSplitMacs = {Group(KernelContract.MinSplitMacs)} MACs (a depthwise MAC counts {KernelContract.DepthwiseCostPerMac}) a",
+                    "/// split costs more (a barrier, activations moving between cores) than it saves; a run of them has no barrier inside.</summary>",
+                }, layered.Steps.Select(s => (s.Whole, $"{plan.Layers[s.Layer].SlimName}, {Group(plan.Layers[s.Layer].Macs)} MACs")));
 
             private static string StepKind(LayerPlan l) => l.Kind switch
             {

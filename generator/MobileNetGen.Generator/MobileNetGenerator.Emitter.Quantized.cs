@@ -40,7 +40,7 @@ namespace MobileNetGen.Generator
                 w.Open();
                 if (layered.AllWhole)
                 {
-                    w.Line($"// Every layer is below KernelContract.MinSplitMacs = {Group(KernelContract.MinSplitMacs)} MACs: not worth a second thread on any of them.");
+                    w.Line(AllWholeComment);
                     w.Line($"runner.RunHere(&RunLayer, {convs}, input, bufferA, bufferB, path); // layers 0-{convs - 1} on this thread");
                 }
                 else

@@ -5,6 +5,7 @@ using System.IO;
 using System.Reflection;
 using System.Text;
 using MobileNetGen.Generator.Model;
+using MobileNetGen.Model;
 
 namespace MobileNetGen.Generator
 {
@@ -81,6 +82,25 @@ namespace MobileNetGen.Generator
             };
 
             private static string Group(long n) => n.ToString("N0", CultureInfo.InvariantCulture);
+
+            /// <summary>The comment above a network's <c>runner.RunHere</c> when no layer is worth a second thread.</summary>
+            private static string AllWholeComment =>
+                $"// Every layer is below KernelContract.MinSplitMacs = {Group(KernelContract.MinSplitMacs)} MACs: not worth a second thread on any of them.";
+
+            /// <summary>
+            /// A generated <c>bool[] name</c>: which steps the calling thread runs whole when several threads share an
+            /// inference (the planner's <c>Whole</c>), one commented line per step, below the <paramref name="summary"/> lines.
+            /// </summary>
+            private static void WriteWholeTable(SourceWriter w, string name, string[] summary, System.Collections.Generic.IEnumerable<(bool Whole, string Note)> steps)
+            {
+                foreach (var line in summary) w.Line(line);
+                w.Line($"private static readonly bool[] {name} =");
+                w.Open();
+                int n = 0;
+                foreach (var (whole, note) in steps) w.Line($"{(whole ? "true" : "false")}, // {n++}: {note}");
+                w.Close("};");
+                w.Line();
+            }
 
             private static string Int(long n) => n.ToString(CultureInfo.InvariantCulture);
 

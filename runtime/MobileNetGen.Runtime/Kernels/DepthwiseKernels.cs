@@ -89,9 +89,9 @@ public static unsafe class DepthwiseKernels
     }
 
     /// <summary>The scalar path (and a channel tail that no vector fits): one output row, channels
-    /// <c>[cBegin, cEnd)</c>, pixel by pixel, with the shape as arguments. It is the simple version the vector rows are
-    /// tested against, and one method for every layer: instantiated per shape, as the vector rows are, it was 36 copies
-    /// and 97 KB of a NativeAOT binary for a path that runs only when forced. Every pixel starts from the bias and takes
+    /// <c>[cBegin, cEnd)</c>, pixel by pixel, with the shape as arguments: one method for every layer. Instantiated per
+    /// shape, as the vector rows are, it was 36 copies and 97 KB of a NativeAOT binary for a path that runs only when
+    /// forced (<c>SimdPath.Scalar</c>) or for a channel count no vector divides. Every pixel starts from the bias and takes
     /// its taps in (ky, kx) order, skipping exactly the padding taps, with fused multiply-adds, as the vector rows do, so
     /// the bits are the same.</summary>
     private static void RowScalar(float* input, float* output, float* packed, float* bias, int outY, int cBegin, int cEnd,
