@@ -148,8 +148,12 @@ public abstract unsafe class MobileNetClassifier : IDisposable
     /// class lists them; <see cref="Profile"/> times them).</summary>
     protected virtual IReadOnlyList<NetworkStep> ScheduleSteps(int threads) => Array.Empty<NetworkStep>();
 
+    /// <summary>Work <see cref="Forward"/> does before the generated network's first step, timed as a step of its own by
+    /// <see cref="Profile"/> (a uint8 network's input quantization), or null.</summary>
+    private protected virtual NetworkStep? InputStep => null;
+
     /// <summary>The steps this instance runs (its thread count decides the schedule: one thread takes the fused pairs).</summary>
-    public IReadOnlyList<NetworkStep> Steps => ScheduleSteps(Threads);
+    public IReadOnlyList<NetworkStep> Steps => InputStep is { } first ? [first, .. ScheduleSteps(Threads)] : ScheduleSteps(Threads);
 
     /// <summary>
     /// Times each step of the network over <paramref name="iterations"/> inferences of <paramref name="input"/> after

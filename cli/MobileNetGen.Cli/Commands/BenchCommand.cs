@@ -186,6 +186,8 @@ public static class BenchCommand
         var peak = FmaPeak.Measure();
 
         var results = MeasureAll(ctx, entries, threads, iterations, warmup, !noOnnx);
+        // The uint8 networks' limit: the pointwise kernels' multiply-accumulate instructions at their peak on this core.
+        IntegerPeakResult? intPeak = results.Any(m => m.Entry.Info.Quantized) ? IntegerPeak.Measure() : null;
         foreach (var m in results)
             if (m.LogitsRelDiff is double d && !(d <= LogitsTolerance))
                 ctx.WriteWarning($"{m.Entry.Variant}: ONNX Runtime logits differ from MobileNetGen's by {d:G3} (relative): the weights/ file may not be the one this build embeds");
@@ -198,11 +200,11 @@ public static class BenchCommand
                 string name = m.Entry.ShortName;
                 string weights = m.Entry.Info.WeightsKindName;
                 bool integer = m.Entry.Info.Quantized;
-                rows.Add(Row(name, EngineMobileNetGen, m.Threads, m.MobileNetGen, m.Entry.Info.Macs, weights, peak, machine, integer));
-                if (m.OnnxRuntime is { } o) rows.Add(Row(name, EngineOnnxRuntime, m.Threads, o, m.Entry.Info.Macs, weights, peak, machine, integer));
-                if (m.OneThread is { } one) rows.Add(Row(name, EngineMobileNetGenOneThread, 1, one, m.Entry.Info.Macs, weights, peak, machine, integer));
+                rows.Add(Row(name, EngineMobileNetGen, m.Threads, m.MobileNetGen, m.Entry.Info.Macs, weights, peak, machine, integer, intPeak, ours: true));
+                if (m.OnnxRuntime is { } o) rows.Add(Row(name, EngineOnnxRuntime, m.Threads, o, m.Entry.Info.Macs, weights, peak, machine, integer, intPeak, ours: false));
+                if (m.OneThread is { } one) rows.Add(Row(name, EngineMobileNetGenOneThread, 1, one, m.Entry.Info.Macs, weights, peak, machine, integer, intPeak, ours: true));
                 if (m.Float is { } f && m.FloatEntry is { } fe)
-                    rows.Add(Row(name, EngineMobileNetGenFloat, m.Threads, f, fe.Info.Macs, fe.Info.WeightsKindName, peak, machine, integer: false));
+                    rows.Add(Row(name, EngineMobileNetGenFloat, m.Threads, f, fe.Info.Macs, fe.Info.WeightsKindName, peak, machine, integer: false, intPeak, ours: true));
             }
             ctx.Out.WriteLine(Json.Serialize(rows));
             return ExitCodes.Ok;
@@ -214,6 +216,9 @@ public static class BenchCommand
         c.MarkupLine("[bold]machine:[/] " + Markup.Escape(machine.Describe()));
         c.MarkupLine("[bold]FMA peak:[/] " + Markup.Escape(string.Create(inv,
             $"{peak.GflopsPerCore:0.0} GFLOP/s per core ({peak.Path}, {peak.Accumulators} independent fused multiply-add chains, one thread, measured now)")));
+        if (intPeak != null)
+            c.MarkupLine("[bold]integer MAC peak:[/] " + Markup.Escape(string.Create(inv,
+                $"{intPeak.GopsPerCore:0.0} GOP/s per core ({intPeak.Isa}: {intPeak.Instructions}, the uint8 pointwise kernels' inner instructions, {intPeak.Accumulators} independent chains, one thread, measured now)")));
         c.WriteLine(string.Create(inv, $"{iterations} timed runs per engine after {warmup} warm-up runs, engines interleaved run by run; same fixed input; ") +
             $"{threads} thread{(threads == 1 ? "" : "s")} per inference" +
             (noOnnx ? "; MobileNetGen only." : $" (MobileNetGen Threads = {threads}, ONNX Runtime {OrtVersion()} intra-op threads = {threads})."));
@@ -265,14 +270,14 @@ public static class BenchCommand
         }
         if (results.Any(m => m.Entry.Info.Weights == WeightsKind.Synthetic))
             c.MarkupLine("[bold red]SYNTHETIC[/] weights (α = 1.0): stand-ins with the real shapes, so the speed is real; they classify nothing.");
-        WriteIntegerTable(c, results.Where(m => m.Entry.Info.Quantized).ToList(), noOnnx, threads);
+        WriteIntegerTable(c, results.Where(m => m.Entry.Info.Quantized).ToList(), noOnnx, threads, peak, intPeak);
         return ExitCodes.Ok;
     }
 
     /// <summary>The uint8 networks: ours integer, ONNX Runtime integer, ours float of the same variant, in one run.</summary>
-    private static void WriteIntegerTable(IAnsiConsole c, List<Measurement> results, bool noOnnx, int threads)
+    private static void WriteIntegerTable(IAnsiConsole c, List<Measurement> results, bool noOnnx, int threads, FmaPeakResult peak, IntegerPeakResult? intPeak)
     {
-        if (results.Count == 0) return;
+        if (results.Count == 0 || intPeak == null) return;
         var inv = CultureInfo.InvariantCulture;
         var table = new Table().Border(TableBorder.Rounded)
             .AddColumn("uint8 network")
@@ -282,7 +287,8 @@ public static class BenchCommand
                  .AddColumn(new TableColumn("int / ORT").RightAligned());
         table.AddColumn(new TableColumn("MobileNetGen float ms\n(same α, res)").RightAligned())
              .AddColumn(new TableColumn("int / float").RightAligned())
-             .AddColumn(new TableColumn("GOP/s").RightAligned());
+             .AddColumn(new TableColumn("GOP/s").RightAligned())
+             .AddColumn(new TableColumn("% of int\npeak").RightAligned());
         if (!noOnnx) table.AddColumn(new TableColumn("logits ≠ ORT\n(max Δ)").RightAligned());
         table.AddColumn(new TableColumn("alloc B/inf.").RightAligned());
         if (threads > 1)
@@ -299,7 +305,9 @@ public static class BenchCommand
             }
             cells.Add(m.Float is { } f ? Ms(f) : "");
             cells.Add(m.Float is { } f2 ? (s.MedianMs / f2.MedianMs).ToString("0.00", inv) + "×" : "");
-            cells.Add(Gflops(m.Entry.Info.Macs, s).ToString("0.0", inv));
+            double gops = Gflops(m.Entry.Info.Macs, s);
+            cells.Add(gops.ToString("0.0", inv));
+            cells.Add(PercentOfIntegerPeak(gops, intPeak, threads) is double pct ? pct.ToString("0", inv) + " %" : "");
             if (!noOnnx) cells.Add(m.LogitsDiffering is int d ? $"{d} ({m.LogitsMaxDifference})" : "");
             cells.Add(s.AllocatedBytesPerRun.ToString(inv));
             AddOneThreadCells(cells, m, threads);
@@ -309,7 +317,10 @@ public static class BenchCommand
         c.WriteLine("uint8 networks: MobileNetGen and ONNX Runtime both run the integer network from the same uint8 input (ours: exact TFLite " +
                     "arithmetic; ONNX Runtime's QLinearConv requantizes in float, so a few logits differ by a step or more). int / float = our integer " +
                     "network against our float classifier of the same α and resolution (float or 8-bit weights; SYNTHETIC for 1.0), in the same run. " +
-                    "GOP/s = 2 × MACs / median.");
+                    "GOP/s = 2 × MACs / median; % of int peak = GOP/s / (integer MAC peak × threads)." +
+                    (peak.GflopsPerCore > 0 && intPeak.GopsPerCore > 0
+                        ? string.Create(inv, $" FMA peak / integer MAC peak = {peak.GflopsPerCore / intPeak.GopsPerCore:0.00}: the lowest int / float a network of equal MACs could reach on this core, every layer at its peak.")
+                        : ""));
     }
 
     /// <summary>The one-thread columns of a row when <paramref name="threads"/> is above 1.</summary>
@@ -324,13 +335,16 @@ public static class BenchCommand
         VariantProgress.ForEach(ctx, "bench", entries, iterations, (e, onRun) => Measure(e, threads, iterations, warmup, onnx, onRun));
 
     private static BenchJson Row(string variant, string engine, int threads, LatencyStats s, long macs, string weights, FmaPeakResult peak, MachineInfo machine,
-        bool integer)
+        bool integer, IntegerPeakResult? intPeak, bool ours)
     {
         double gflops = Gflops(macs, s);
-        // An integer network's operations are not floating-point: no FMA peak applies to them.
+        // An integer network's operations are not floating-point: no FMA peak applies to them, but the peak of the integer
+        // instructions our kernels use does (not to ONNX Runtime's, whose instructions differ).
         return new(variant, engine, threads, R(s.MedianMs), R(s.P10Ms), R(s.P90Ms), s.AllocatedBytesPerRun, macs, weights, s.Iterations,
             Math.Round(gflops, 2), !integer && PercentOfPeak(gflops, peak, threads) is double p ? Math.Round(p, 1) : null,
-            Math.Round(peak.GflopsPerCore, 2), peak.Path.ToString(), machine.Cpu);
+            Math.Round(peak.GflopsPerCore, 2), peak.Path.ToString(), machine.Cpu,
+            intPeak is null ? null : Math.Round(intPeak.GopsPerCore, 2), intPeak is null ? null : $"{intPeak.Isa}: {intPeak.Instructions}",
+            integer && ours && PercentOfIntegerPeak(gflops, intPeak, threads) is double q ? Math.Round(q, 1) : null);
     }
 
     /// <summary>2 × MACs per second of the median run, in billions.</summary>
@@ -339,6 +353,10 @@ public static class BenchCommand
     /// <summary>GFLOP/s as a percentage of the FMA peak of <paramref name="threads"/> cores; null when the peak is unknown.</summary>
     public static double? PercentOfPeak(double gflops, FmaPeakResult peak, int threads) =>
         peak.GflopsPerCore > 0 ? 100.0 * gflops / (peak.GflopsPerCore * threads) : null;
+
+    /// <summary>GOP/s as a percentage of the integer MAC peak of <paramref name="threads"/> cores; null when it is unknown.</summary>
+    public static double? PercentOfIntegerPeak(double gops, IntegerPeakResult? peak, int threads) =>
+        peak is { GopsPerCore: > 0 } ? 100.0 * gops / (peak.GopsPerCore * threads) : null;
 
     private static double R(double ms) => Math.Round(ms, 4);
 

@@ -91,6 +91,10 @@ public sealed record VariantJson(
 /// Runtime the managed wrapper only, not its native heap); <paramref name="Threads"/> the threads the engine really used.
 /// <paramref name="Gflops"/> is 2 × MACs / median; <paramref name="PercentOfPeak"/> relates it to <paramref name="FmaPeakGflops"/>
 /// (this core's fused multiply-add peak, measured in the same run) times the threads; <paramref name="Cpu"/> is the CPU model.
+/// For uint8 networks <paramref name="PercentOfPeak"/> is null: <paramref name="IntegerPeakGops"/> is this core's peak for
+/// the integer multiply-accumulate instructions of our pointwise kernels (<paramref name="IntegerPeakInstructions"/>, measured
+/// in the same run; null when no uint8 network was measured) and <paramref name="PercentOfIntegerPeak"/> our integer
+/// network's GOP/s against it times the threads (null for float rows and for ONNX Runtime, whose instructions differ).
 /// </summary>
 public sealed record BenchJson(
     string Variant,
@@ -107,16 +111,21 @@ public sealed record BenchJson(
     double? PercentOfPeak,
     double FmaPeakGflops,
     string FmaPeakSimd,
-    string Cpu);
+    string Cpu,
+    double? IntegerPeakGops,
+    string? IntegerPeakInstructions,
+    double? PercentOfIntegerPeak);
 
 /// <summary>One step of <c>profile --json</c>: <paramref name="Gops"/> is 2 × MACs / median (GFLOP/s for float networks),
-/// <paramref name="PercentOfPeak"/> its share of the FMA peak of the threads used (null for integer networks).</summary>
+/// <paramref name="PercentOfPeak"/> its share of the peak of the threads used: the FMA peak for float networks, the integer
+/// multiply-accumulate peak of the pointwise kernels' instructions for uint8 ones.</summary>
 public sealed record ProfileStepJson(string Name, string Kind, string Shape, double MedianMs, double P10Ms, double P90Ms, long Macs,
     double Gops, double? PercentOfPeak, long BytesMoved, double GbytesPerSecond);
 
-/// <summary><c>profile --json</c>: one variant's steps, the machine and this run's FMA peak.</summary>
+/// <summary><c>profile --json</c>: one variant's steps, the machine and this run's FMA peak (and, for a uint8 network, its
+/// integer multiply-accumulate peak; null for float ones).</summary>
 public sealed record ProfileJson(string Variant, string Weights, int Threads, string Simd, string Cpu, double FmaPeakGflops, string FmaPeakSimd,
-    double TotalMedianMs, int Iterations, IReadOnlyList<ProfileStepJson> Steps);
+    double TotalMedianMs, int Iterations, IReadOnlyList<ProfileStepJson> Steps, double? IntegerPeakGops = null, string? IntegerPeakInstructions = null);
 
 /// <summary>One variant of <c>choose --json</c>. <paramref name="Top1Measured"/> is a fraction 0..1 (null without --images and for synthetic weights); the published figures are percent.</summary>
 public sealed record ChooseVariantJson(

@@ -72,6 +72,55 @@ public class BenchCommandTests
     }
 
     [Fact]
+    public void Integer_peak_is_positive_for_the_resolved_isa_and_refuses_an_emulated_one()
+    {
+        var isa = MobileNetGen.Runtime.Kernels.Quantized.QuantizedKernels.Resolve(MobileNetGen.Runtime.SimdPath.Auto);
+        var peak = IntegerPeak.Measure(milliseconds: 50);
+        Assert.Equal(isa, peak.Isa);
+        Assert.True(peak.GopsPerCore > 0.1, $"peak {peak.GopsPerCore} GOP/s");
+        Assert.False(string.IsNullOrEmpty(peak.Instructions));
+        Assert.True(IntegerPeak.Measure(MobileNetGen.Runtime.Kernels.Quantized.QuantizedIsa.Scalar, milliseconds: 20).GopsPerCore > 0);
+        // A dot-product ISA this CPU only emulates (the tests run its structure) has no hardware peak.
+        foreach (var emulated in new[] { MobileNetGen.Runtime.Kernels.Quantized.QuantizedIsa.Vector128Dot, MobileNetGen.Runtime.Kernels.Quantized.QuantizedIsa.Vector256Vnni })
+            if (MobileNetGen.Runtime.Kernels.Quantized.QuantizedKernels.IsSupported(emulated) && !MobileNetGen.Runtime.Kernels.Quantized.QuantizedKernels.IsNative(emulated))
+                Assert.Throws<ArgumentException>(() => IntegerPeak.Measure(emulated, milliseconds: 20));
+    }
+
+    [Fact]
+    public void Uint8_rows_carry_the_integer_peak_and_their_share_of_it()
+    {
+        var r = CliRunner.Run("bench", "--variants", "0.25_128_quant", "--iterations", "2", "--warmup", "0", "--json");
+        Assert.True(r.ExitCode == 0, r.ToString());
+        using var doc = JsonDocument.Parse(r.Stdout);
+        var rows = doc.RootElement.EnumerateArray().ToDictionary(x => x.GetProperty("engine").GetString()!);
+        var ours = rows["mobilenetgen"];
+        double peak = ours.GetProperty("integer_peak_gops").GetDouble(), gops = ours.GetProperty("gflops").GetDouble();
+        Assert.True(peak > 0);
+        Assert.Equal(100 * gops / peak, ours.GetProperty("percent_of_integer_peak").GetDouble(), 0.5 + 0.01 * gops);
+        Assert.Equal(JsonValueKind.Null, ours.GetProperty("percent_of_peak").ValueKind); // no FMA peak applies to integer work
+        Assert.False(string.IsNullOrEmpty(ours.GetProperty("integer_peak_instructions").GetString()));
+        // ONNX Runtime runs other instructions (its own kernels): the peak is shown, no share of it; the float row has none either.
+        Assert.Equal(JsonValueKind.Null, rows["onnxruntime"].GetProperty("percent_of_integer_peak").ValueKind);
+        Assert.Equal(JsonValueKind.Null, rows["mobilenetgen-float"].GetProperty("percent_of_integer_peak").ValueKind);
+
+        var table = CliRunner.Run("bench", "--variants", "0.25_128_quant", "--iterations", "2", "--warmup", "0", "--no-onnx");
+        Assert.True(table.ExitCode == 0, table.ToString());
+        Assert.Contains("integer MAC peak:", table.Stdout);
+        Assert.Contains("% of int", table.Stdout);
+        Assert.Contains("FMA peak / integer MAC peak = ", table.Stdout);
+
+        var profile = CliRunner.Run("profile", "--variant", "0.25_128_quant", "--iterations", "2", "--warmup", "1", "--json");
+        Assert.True(profile.ExitCode == 0, profile.ToString());
+        using var p = JsonDocument.Parse(profile.Stdout);
+        Assert.True(p.RootElement.GetProperty("integer_peak_gops").GetDouble() > 0);
+        var steps = p.RootElement.GetProperty("steps").EnumerateArray().ToList();
+        Assert.All(steps, s => Assert.Equal(JsonValueKind.Number, s.GetProperty("percent_of_peak").ValueKind));
+        // The float entry points quantize the input before the stem: a step of its own, not hidden in the stem's time.
+        Assert.Equal("Quantize (input)", steps[0].GetProperty("name").GetString());
+        Assert.Equal("Conv2d_0", steps[1].GetProperty("name").GetString());
+    }
+
+    [Fact]
     public void Profile_lists_every_step_of_the_schedule_with_its_costs()
     {
         foreach (var threads in new[] { "1", "2" })
@@ -90,6 +139,7 @@ public class BenchCommandTests
             Assert.Equal(MobileNetGen.Variants.VariantCatalog.Find("1.0_128")!.Info.Macs, macs);
             Assert.All(steps, s => Assert.True(s.GetProperty("median_ms").GetDouble() >= 0 && s.GetProperty("bytes_moved").GetInt64() > 0));
             Assert.True(root.GetProperty("fma_peak_gflops").GetDouble() > 0);
+            Assert.Equal(JsonValueKind.Null, root.GetProperty("integer_peak_gops").ValueKind); // a float network
         }
     }
 

@@ -174,23 +174,32 @@ public class QuantizeInputTests
         var values = new List<float>();
         var random = new Random(20181226);
         for (int i = 0; i < 100_000; i++) values.Add((float)(random.NextDouble() * 2.2 - 1.1));
-        // Exact halves and their neighbours (q = ±k + 0.5 at scale 1/128), zero, signed zero, out of range, non-finite.
+        // Exact halves and their neighbours (q = ±k + 0.5 at scale 1/128), zero, signed zero.
         for (int k = -200; k <= 200; k++)
         {
             float h = (k + 0.5f) / 128f;
             values.Add(h); values.Add(MathF.BitIncrement(h)); values.Add(MathF.BitDecrement(h));
         }
-        values.AddRange(new[] { 0f, -0f, 1f, -1f, 1.5f, -1.5f, 1e9f, -1e9f, float.MaxValue, float.MinValue, float.Epsilon,
-                                float.NaN, float.PositiveInfinity, float.NegativeInfinity, 32768.5f / 128, -32768.5f / 128 });
-        while (values.Count % 8 != 3) values.Add(0.25f); // a scalar tail too
+        values.AddRange(new[] { 0f, -0f, 1f, -1f, 1.5f, -1.5f, float.Epsilon, -float.Epsilon, 32768.5f / 128, -32768.5f / 128 });
+        // Out of the vector rule's range (|q| > 2^22) or not finite: an input holding one is redone by the scalar rule.
+        var hostile = new[] { 1e9f, -1e9f, float.MaxValue, float.MinValue, float.NaN, float.PositiveInfinity, float.NegativeInfinity };
         foreach (var (scale, zp) in new[] { (0.0078125f, 128), (0.0123f, 3), (1f / 255, 0), (0.5f, 255) })
+            foreach (int tail in new[] { 0, 3, 8, 11, 15 }) // the 16-, 8- and 4-lane loops' tails and the scalar one
+            {
+                var inRange = values.Concat(Enumerable.Repeat(0.25f, tail)).ToArray();
+                Check(inRange, scale, zp);
+                var withHostile = inRange.ToArray();
+                for (int h = 0; h < hostile.Length; h++) withHostile[1000 + 7919 * h] = hostile[h];
+                Check(withHostile, scale, zp);
+            }
+
+        static void Check(float[] input, float scale, int zp)
         {
-            var input = values.ToArray();
             var expected = input.Select(v => MobileNetGen.Model.QuantizationMath.AffineQuantizeUint8(v, scale, zp)).ToArray();
             var actual = new byte[input.Length];
             QuantizedMobileNetClassifier.QuantizeUint8(input, scale, zp, actual);
             for (int i = 0; i < input.Length; i++)
-                Assert.True(expected[i] == actual[i], $"scale {scale}, zero point {zp}: {input[i]:R} → {actual[i]}, TFLite's rule gives {expected[i]}");
+                Assert.True(expected[i] == actual[i], $"scale {scale}, zero point {zp}, length {input.Length}: {input[i]:R} → {actual[i]}, TFLite's rule gives {expected[i]}");
         }
     }
 }

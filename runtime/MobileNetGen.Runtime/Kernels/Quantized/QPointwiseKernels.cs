@@ -34,12 +34,15 @@ namespace MobileNetGen.Runtime.Kernels.Quantized;
 /// and one weight pointer; the other pixels of a tile are constant displacements (Cin is a constant of the shape). Tiles go
 /// over the pixels (outer: each tile's input is widened once and reused by every panel), panels inner; the last tile may
 /// overlap the one before it (recomputing the same bytes), as in the float kernel.</para>
-/// <para>Why not faster (Zen 4, .NET 10, measured with a throw-away benchmark): without a 512-bit VNNI class every 32 MACs
-/// cost a vpmaddwd and a vpaddd, and the 32-bit broadcast of each input pair takes a vector slot too; the kernel body runs
-/// at ~88 MACs/ns against ~160 for bare vpmaddwd + vpaddd and ~59 for the float FMA kernel's limit. Tried and dropped: 4 × 64
-/// tiles (fewer broadcasts per multiply, no gain) and an octet layout with one 128-bit broadcast per four vpmaddwd (+11 %
-/// in the AVX-512 body, but slower for small Cin and 20–40 % slower on AVX2, whose 16 registers allow only 2 × 8 tiles
-/// and which then needs phaddd reductions).</para>
+/// <para>Why not faster without VNNI: every 32 MACs cost a vpmaddwd and a vpaddd, and the 32-bit broadcast of each input
+/// pair takes a slot too. On an AMD Zen 4 core (family 25 model 17, AVX-512 but no AVX-VNNI, so <see cref="QuantizedIsa.Vector512"/>:
+/// .NET 10 exposes 512-bit VNNI only through Avx10v1, which AMD cores do not report) the bare vpmaddwd + vpaddd loop of
+/// <c>IntegerPeak</c> (printed by <c>bench</c> and <c>profile</c>) runs at 197–200 GOP/s, and this kernel from a hot cache at
+/// 160 GOP/s for 14×14×512→512 (80 %) and 148 for 56×56×128→128 (74 %). An earlier note here put the bare loop near twice
+/// this kernel's rate; a loop whose products are equal measures about that, because the JIT computes them once. Tried and dropped: 4 × 64 tiles (fewer
+/// broadcasts per multiply, no gain) and an octet layout with one 128-bit broadcast per four vpmaddwd (+11 % in the
+/// AVX-512 body, but slower for small Cin and 20–40 % slower on AVX2, whose 16 registers allow only 2 × 8 tiles and which
+/// then needs phaddd reductions).</para>
 /// </remarks>
 public static unsafe class QPointwiseKernels
 {
