@@ -202,6 +202,7 @@ public abstract unsafe class QuantizedMobileNetClassifier : MobileNetClassifier
     }
 
     /// <summary>The uint8 logits and features as floats, as TFLite's DEQUANTIZE computes them: scale · (q − zero point).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // runs every inference: never tier-0 code
     private void Dequantize(float* logits, float* embeddings)
     {
         float ls = Quantization.LogitsScale, fs = Quantization.FeatureScale;

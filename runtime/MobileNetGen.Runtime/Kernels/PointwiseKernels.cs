@@ -44,7 +44,7 @@ public static unsafe class PointwiseKernels
     // to Math.Clamp for every non-NaN value, and the sums are never NaN).
 
     /// <summary>6 pixels × 32 channels (two panels) per register tile: 12 accumulators of AVX-512's 32 registers.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining | MethodImplOptions.AggressiveOptimization)] // too large to inline: optimized from its first call, never tier-0 code
     public static void Vector512Kernel(float* input, float* output, float* packed, float* bias, int pixels, int cin, int cout, int panelStart, int panelEnd)
     {
         const int MR = MobileNetGen.Model.KernelContract.PointwiseTilePixelsX64;
@@ -144,7 +144,7 @@ public static unsafe class PointwiseKernels
     }
 
     /// <summary>6 pixels × 16 channels (one panel = two vectors) per tile: 12 accumulators, fits AVX2's 16 registers.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining | MethodImplOptions.AggressiveOptimization)]
     public static void Vector256Kernel(float* input, float* output, float* packed, float* bias, int pixels, int cin, int cout, int panelStart, int panelEnd)
     {
         const int MR = MobileNetGen.Model.KernelContract.PointwiseTilePixelsX64;
@@ -204,7 +204,7 @@ public static unsafe class PointwiseKernels
     }
 
     /// <summary>4 pixels × 16 channels (one panel = four vectors) per tile: 16 accumulators, for NEON's 32 registers.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining | MethodImplOptions.AggressiveOptimization)]
     public static void Vector128Kernel(float* input, float* output, float* packed, float* bias, int pixels, int cin, int cout, int panelStart, int panelEnd)
     {
         const int MR = MobileNetGen.Model.KernelContract.PointwiseTilePixelsNeon;

@@ -155,6 +155,13 @@ public class BenchCommandTests
         // Above one thread the same classifier also runs on one thread, interleaved, for the ratio of the two.
         Assert.Equal(1, rows["mobilenetgen-1-thread"].GetProperty("threads").GetInt32());
         Assert.True(rows["mobilenetgen-1-thread"].GetProperty("median_ms").GetDouble() > 0);
+        // The ratio's N-thread side comes from the loop the two share alone (after the one with ONNX Runtime).
+        Assert.Equal(2, rows["mobilenetgen-paired"].GetProperty("threads").GetInt32());
+        Assert.Equal(2, rows["mobilenetgen-paired"].GetProperty("iterations").GetInt32());
+        var one = CliRunner.Run("bench", "--variants", "0.25_128", "--iterations", "2", "--warmup", "0", "--json");
+        Assert.True(one.ExitCode == 0, one.ToString());
+        using var single = JsonDocument.Parse(one.Stdout);
+        Assert.DoesNotContain(single.RootElement.EnumerateArray(), x => x.GetProperty("engine").GetString() is "mobilenetgen-paired" or "mobilenetgen-1-thread");
     }
 
     [Fact]
