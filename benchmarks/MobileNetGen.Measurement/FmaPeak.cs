@@ -31,21 +31,32 @@ public static class FmaPeak
             SimdPath.Vector128 => Loop128,
             _ => LoopScalar,
         };
-        loop(10_000); // JIT, and bring the core up to speed
+        float sink = 0;
+        double best = BestRate(loop, Accumulators * lanes * 2.0, milliseconds, r => sink += r);
+        if (float.IsNaN(sink)) throw new InvalidOperationException("the peak loop diverged"); // keeps the sums alive
+        return new FmaPeakResult(path, best, Accumulators);
+    }
+
+    /// <summary>
+    /// The best of several timed runs of a register-only <paramref name="loop"/> (argument: iterations) over about
+    /// <paramref name="milliseconds"/>, in billions of operations per second; each result goes to <paramref name="keep"/> so
+    /// the loop's work stays alive. The machines are shared, so a run can only be slowed, never sped up: the best is the peak.
+    /// </summary>
+    internal static double BestRate<T>(Func<long, T> loop, double opsPerIteration, int milliseconds, Action<T> keep)
+    {
+        keep(loop(10_000)); // JIT, and bring the core up to speed
         long iterations = 1_000_000;
         double best = 0;
         var deadline = Stopwatch.GetTimestamp() + Stopwatch.Frequency * milliseconds / 1000;
-        float sink = 0;
         while (Stopwatch.GetTimestamp() < deadline)
         {
             long t0 = Stopwatch.GetTimestamp();
-            sink += loop(iterations);
+            keep(loop(iterations));
             double seconds = (double)(Stopwatch.GetTimestamp() - t0) / Stopwatch.Frequency;
             if (seconds < 0.005) { iterations *= 2; continue; }
-            best = Math.Max(best, iterations * Accumulators * lanes * 2.0 / seconds / 1e9);
+            best = Math.Max(best, iterations * opsPerIteration / seconds / 1e9);
         }
-        if (float.IsNaN(sink)) throw new InvalidOperationException("the peak loop diverged"); // keeps the sums alive
-        return new FmaPeakResult(path, best, Accumulators);
+        return best;
     }
 
     // acc = acc·a + b with a just below 1: the values settle and stay normal (no denormal slow path, no overflow).

@@ -21,7 +21,7 @@ public sealed record IntegerPeakResult(QuantizedIsa Isa, string Instructions, do
 /// inner instructions (<see cref="QPointwiseKernels"/>): on AVX-512 without VNNI a vpmaddwd and a vpaddd per 32 MACs, with
 /// AVX-VNNI one vpdpbusd per 32, on ARM with the dot product one UDOT per 16, and so on. Each product reads another
 /// chain's accumulator, so no product is loop-invariant (the JIT would hoist it) and no two are equal (it would share them).
-/// The best of several timed runs is the peak. Beside <see cref="FmaPeak"/> it bounds what an integer network can gain over a
+/// The best of several timed runs is the peak (<see cref="FmaPeak.BestRate"/>, the FMA peak's timing loop). Beside <see cref="FmaPeak"/> it bounds what an integer network can gain over a
 /// float one on this core: a uint8 MAC costs <c>FMA peak / integer peak</c> of a float one at best.
 /// </summary>
 public static class IntegerPeak
@@ -44,19 +44,8 @@ public static class IntegerPeak
             QuantizedIsa.Vector128Dot => (Dot128, 16, "udot, 128-bit"),
             _ => (ScalarLoop, 1, "imul + add, scalar"),
         };
-        loop(10_000); // JIT, and bring the core up to speed
-        long iterations = 1_000_000;
-        double best = 0;
-        var deadline = Stopwatch.GetTimestamp() + Stopwatch.Frequency * milliseconds / 1000;
         int sink = 0;
-        while (Stopwatch.GetTimestamp() < deadline)
-        {
-            long t0 = Stopwatch.GetTimestamp();
-            sink ^= loop(iterations);
-            double seconds = (double)(Stopwatch.GetTimestamp() - t0) / Stopwatch.Frequency;
-            if (seconds < 0.005) { iterations *= 2; continue; }
-            best = Math.Max(best, iterations * Accumulators * macsPerStep * 2.0 / seconds / 1e9);
-        }
+        double best = FmaPeak.BestRate(loop, Accumulators * macsPerStep * 2.0, milliseconds, r => sink ^= r);
         GC.KeepAlive(sink);
         return new IntegerPeakResult(resolved, instructions, best, Accumulators);
     }
