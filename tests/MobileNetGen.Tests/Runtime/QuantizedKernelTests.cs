@@ -90,7 +90,33 @@ public unsafe class QuantizedKernelTests
         CheckRequantization<PA>(); CheckRequantization<PB>(); CheckRequantization<PC>();
         CheckRequantization<PD>(); CheckRequantization<PE>(); CheckRequantization<PF>();
         CheckRequantization<Shift31>(); CheckRequantization<ZeroMultiplier>();
+        CheckRequantization<OneShiftE1>(); CheckRequantization<OneShiftE2>(); CheckRequantization<OneShiftE20>(); CheckRequantization<TwoStepsE21>();
     }
+
+    /// <summary>The vector helpers' one-shift form (QuantizedRequantization's remarks) against the two roundings: which
+    /// sets take it, so that the equality above covers both forms, each shift kind (s = 31, s = 32, s > 32 with AVX2's
+    /// offset, the largest e) and a zero point folded into the shift.</summary>
+    [Fact]
+    public void TheOneShiftFormIsTakenExactlyWhereItIsExact()
+    {
+        Assert.True(QuantizedRequantization.OneShift<PB>());          // Google's ReLU6 layers: zero point 0, range 0..255
+        Assert.True(QuantizedRequantization.OneShift<PD>());          // left shift
+        Assert.True(QuantizedRequantization.OneShift<PE>());          // no shift, zero point 10 above nothing
+        Assert.True(QuantizedRequantization.OneShift<PF>());
+        Assert.True(QuantizedRequantization.OneShift<ZeroMultiplier>());
+        Assert.True(QuantizedRequantization.OneShift<OneShiftE1>());
+        Assert.True(QuantizedRequantization.OneShift<OneShiftE2>());
+        Assert.True(QuantizedRequantization.OneShift<OneShiftE20>());
+        Assert.False(QuantizedRequantization.OneShift<PA>());         // zero point 128 above act_min 0: negative q matters
+        Assert.False(QuantizedRequantization.OneShift<PC>());
+        Assert.False(QuantizedRequantization.OneShift<Shift31>());    // e = 31 would leave int64
+        Assert.False(QuantizedRequantization.OneShift<TwoStepsE21>());
+    }
+
+    private struct OneShiftE1 : IQuantizedLayer { public static int InputZeroPoint => 0; public static int WeightZeroPoint => 0; public static int OutputZeroPoint => 7; public static int Multiplier => int.MaxValue; public static int Shift => -1; public static int ActivationMin => 7; public static int ActivationMax => 255; }
+    private struct OneShiftE2 : IQuantizedLayer { public static int InputZeroPoint => 0; public static int WeightZeroPoint => 0; public static int OutputZeroPoint => 200; public static int Multiplier => 1 << 30; public static int Shift => -2; public static int ActivationMin => 210; public static int ActivationMax => 240; }
+    private struct OneShiftE20 : IQuantizedLayer { public static int InputZeroPoint => 0; public static int WeightZeroPoint => 0; public static int OutputZeroPoint => 255; public static int Multiplier => int.MaxValue; public static int Shift => -20; public static int ActivationMin => 255; public static int ActivationMax => 255; }
+    private struct TwoStepsE21 : IQuantizedLayer { public static int InputZeroPoint => 0; public static int WeightZeroPoint => 0; public static int OutputZeroPoint => 0; public static int Multiplier => 1518500250; public static int Shift => -21; public static int ActivationMin => 0; public static int ActivationMax => 255; }
 
     private struct Shift31 : IQuantizedLayer { public static int InputZeroPoint => 0; public static int WeightZeroPoint => 0; public static int OutputZeroPoint => 100; public static int Multiplier => int.MaxValue; public static int Shift => -31; public static int ActivationMin => 0; public static int ActivationMax => 255; }
     private struct ZeroMultiplier : IQuantizedLayer { public static int InputZeroPoint => 0; public static int WeightZeroPoint => 0; public static int OutputZeroPoint => 7; public static int Multiplier => 0; public static int Shift => 0; public static int ActivationMin => 0; public static int ActivationMax => 255; }

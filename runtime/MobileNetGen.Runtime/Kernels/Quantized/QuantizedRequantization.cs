@@ -23,6 +23,14 @@ namespace MobileNetGen.Runtime.Kernels.Quantized;
 /// The first line's identity (gemmlowp's nudge 1 − 2^30 for negative products followed by a division truncating toward
 /// zero is the same as adding 2^30 and flooring) is why ARM's SQRDMULH computes it in one instruction. The shift is a
 /// constant of the layer, so the branches on it fold away.
+/// <para><b>One shift instead of two roundings</b> (x64, the usual layer: <see cref="OneShift{TLayer}"/>). With
+/// p = x·m, e = max(−shift, 0) and s = 31 + e, for q ≥ 0 the two steps are ⌊(⌊(p + 2^30)/2^31⌋ + 2^(e−1))/2^e⌋, and
+/// since ⌊(⌊a/b⌋ + c)/d⌋ = ⌊(a + c·b)/(b·d)⌋ for integers a, c and positive b, d, that is one arithmetic shift of the
+/// 64-bit product: y = (p + 2^30 + 2^(30+e) + output_zp·2^s) >> s, the zero point folded in as well. For q &lt; 0 the
+/// rounding divide also subtracts [q &lt; 0], which this form leaves out; both results are then ≤ 0, so with
+/// output_zp ≤ act_min both clamp to act_min and the bytes are the same. The int32 sum q + output_zp, which wraps in
+/// the reference, is the low half of y, so it wraps identically. |p| &lt; 2^62 and e ≤ 20 keep y inside int64. Per 16
+/// lanes that is 11 instructions with the store instead of 19 (AVX-512).</para>
 /// </summary>
 public static unsafe class QuantizedRequantization
 {
@@ -45,12 +53,41 @@ public static unsafe class QuantizedRequantization
         return Math.Min(Math.Max(q + TLayer.OutputZeroPoint, TLayer.ActivationMin), TLayer.ActivationMax);
     }
 
+    /// <summary>Whether the layer's constants allow the one-shift form (see the class remarks): no right shift, or one of
+    /// at most 20 bits with an output zero point at or below the activation minimum (every ReLU6 layer of Google's
+    /// networks: zero point 0, range 0..255).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] // constants of the layer: the kernels (large, past the inliner's budget) must fold them
+    public static bool OneShift<TLayer>() where TLayer : IQuantizedLayer =>
+        TLayer.Shift >= 0 || (-TLayer.Shift <= 20 && TLayer.OutputZeroPoint <= TLayer.ActivationMin);
+
+    /// <summary>The one-shift form's total shift s = 31 + e.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int TotalShift<TLayer>() where TLayer : IQuantizedLayer => 31 + Math.Max(-TLayer.Shift, 0);
+
+    /// <summary>The one-shift form's addend 2^30 + 2^(30+e) + output_zp·2^s (2^(30+e) only when there is a right shift).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static long OneShiftAddend<TLayer>() where TLayer : IQuantizedLayer =>
+        (1L << 30) + (TLayer.Shift < 0 ? 1L << (30 - TLayer.Shift) : 0) + ((long)TLayer.OutputZeroPoint << TotalShift<TLayer>());
+
     /// <summary>16 lanes (AVX-512F): vpmuldq on the even and the odd lanes, the rounded high halves blended back.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<int> Requantize512<TLayer>(Vector512<int> acc) where TLayer : IQuantizedLayer
     {
         var x = TLayer.Shift > 0 ? acc << TLayer.Shift : acc;
         var vm = Vector512.Create(TLayer.Multiplier);
+        if (OneShift<TLayer>())
+        {
+            // y = p + addend per 64-bit lane, then y >> s (vpsraq); the odd lanes shift 32 less (left by 1 when s = 31), so
+            // that their result lands in the high half, where the blend takes it.
+            int s = TotalShift<TLayer>();
+            var vaddend = Vector512.Create(OneShiftAddend<TLayer>());
+            var vyEven = Avx512F.Multiply(x, vm) + vaddend;
+            var vyOdd = Avx512F.Multiply(Avx512F.ShiftRightLogical(x.AsInt64(), 32).AsInt32(), vm) + vaddend;
+            var vr = Vector512.ConditionalSelect(Vector512.Create(unchecked((long)0xFFFFFFFF00000000ul)).AsInt32(),
+                (s == 31 ? vyOdd << 1 : vyOdd >> (s - 32)).AsInt32(), (vyEven >> s).AsInt32());
+            vr = Vector512.Max(vr, Vector512.Create(TLayer.ActivationMin));
+            return TLayer.ActivationMax < 255 ? Vector512.Min(vr, Vector512.Create(TLayer.ActivationMax)) : vr;
+        }
         var vround = Vector512.Create(1L << 30);
         var vprodEven = Avx512F.Multiply(x, vm) + vround;                                                  // lanes 0, 2, …
         var vprodOdd = Avx512F.Multiply(Avx512F.ShiftRightLogical(x.AsInt64(), 32).AsInt32(), vm) + vround; // lanes 1, 3, …
@@ -77,6 +114,20 @@ public static unsafe class QuantizedRequantization
     {
         var x = TLayer.Shift > 0 ? acc << TLayer.Shift : acc;
         var vm = Vector256.Create(TLayer.Multiplier);
+        if (OneShift<TLayer>())
+        {
+            // AVX2 has no 64-bit arithmetic shift. For s ≤ 32 a logical one leaves the low 32 bits of y >> s exact; beyond,
+            // 2^62 is added first (y + 2^62 ≥ 0, so the logical shifts are floors) and its 2^(62−s) taken off the result.
+            int s = TotalShift<TLayer>();
+            bool offset = s > 32;
+            var vaddend = Vector256.Create(OneShiftAddend<TLayer>() + (offset ? 1L << 62 : 0));
+            var vyEven = Avx2.Multiply(x, vm) + vaddend;
+            var vyOdd = Avx2.Multiply(Avx2.ShiftRightLogical(x.AsInt64(), 32).AsInt32(), vm) + vaddend;
+            var vr = Avx2.Blend((vyEven >>> s).AsInt32(), (s == 31 ? vyOdd << 1 : vyOdd >>> (s - 32)).AsInt32(), 0b1010_1010);
+            if (offset) vr -= Vector256.Create(1 << (62 - s));
+            if (TLayer.ActivationMin > 0) vr = Avx2.Max(vr, Vector256.Create(TLayer.ActivationMin));
+            return TLayer.ActivationMax < 255 ? Avx2.Min(vr, Vector256.Create(TLayer.ActivationMax)) : vr;
+        }
         var vround = Vector256.Create(1L << 30);
         var vprodEven = Avx2.Multiply(x, vm) + vround;
         var vprodOdd = Avx2.Multiply(Avx2.ShiftRightLogical(x.AsInt64(), 32).AsInt32(), vm) + vround;
@@ -109,6 +160,18 @@ public static unsafe class QuantizedRequantization
 #pragma warning disable CA1857 // -Shift is a constant of the layer's struct: the JIT sees an immediate
                 vq = AdvSimd.ShiftRightArithmeticRounded(AdvSimd.AddSaturate(vq, AdvSimd.ShiftRightArithmetic(vq, 31)), (byte)-TLayer.Shift);
 #pragma warning restore CA1857
+        }
+        else if (OneShift<TLayer>())
+        {
+            int s = TotalShift<TLayer>(); // as in Requantize256
+            bool offset = s > 32;
+            var vaddend = Vector128.Create(OneShiftAddend<TLayer>() + (offset ? 1L << 62 : 0));
+            var vyEven = Sse41.Multiply(x, vm) + vaddend;
+            var vyOdd = Sse41.Multiply(Sse2.ShiftRightLogical(x.AsInt64(), 32).AsInt32(), vm) + vaddend;
+            vq = Sse41.Blend((vyEven >>> s).AsInt16(), (s == 31 ? vyOdd << 1 : vyOdd >>> (s - 32)).AsInt16(), 0b1100_1100).AsInt32();
+            if (offset) vq -= Vector128.Create(1 << (62 - s));
+            if (TLayer.ActivationMin > 0) vq = Vector128.Max(vq, Vector128.Create(TLayer.ActivationMin));
+            return TLayer.ActivationMax < 255 ? Vector128.Min(vq, Vector128.Create(TLayer.ActivationMax)) : vq;
         }
         else
         {
