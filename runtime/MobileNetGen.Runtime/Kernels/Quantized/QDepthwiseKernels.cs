@@ -86,9 +86,10 @@ public static unsafe class QDepthwiseKernels
     }
 
     /// <summary>One output row, channels <c>[cBegin, cEnd)</c>: border pixels, interior groups of 8 and 4, the tail. The
-    /// groups are methods of their own and their requantization a call per group (<see cref="StoreGroup"/>): with all of it
-    /// in one method the JIT's inlining budget runs out and the per-vector helpers are called with vectors on the stack
-    /// (3–15× slower on this machine).</summary>
+    /// groups are methods of their own: with all of it in one method the JIT's inlining budget runs out and the per-vector
+    /// helpers are called with vectors on the stack (3–15× slower). Inside a group each accumulator is requantized and
+    /// stored straight from its register (an earlier form spilled the group to the stack and requantized it in a call of
+    /// its own: 1–9 % slower by kernel and width).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Row<TSimd, TVec, TShape, TRows>(byte* input, byte* output, short* w, int* bias, int outY, int cBegin, int cEnd)
         where TSimd : struct, IQSimd<TVec> where TVec : struct where TShape : struct, IQDepthwiseShape where TRows : struct, IRows
@@ -110,7 +111,6 @@ public static unsafe class QDepthwiseKernels
 
     /// <summary>Interior pixels eight at a time from <paramref name="outX"/>; returns the first pixel not done. Register budget
     /// (AVX2): 8 accumulators, 3 weight vectors, the widened input and a product = 13 of 16.</summary>
-    [SkipLocalsInit]
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int Interior8<TSimd, TVec, TShape, TRows>(byte* r0, byte* o, short* w, int* bias, int outX, int lastInterior, int cBegin, int cEnd)
         where TSimd : struct, IQSimd<TVec> where TVec : struct where TShape : struct, IQDepthwiseShape where TRows : struct, IRows
@@ -118,7 +118,6 @@ public static unsafe class QDepthwiseKernels
         int C = TShape.Channels, S = TShape.Stride, W = TSimd.Width;
         long rowStride = (long)TShape.InW * C;
         TVec vzp = TSimd.Broadcast(TShape.InputZeroPoint);
-        int* vspill = stackalloc int[8 * 16];
         for (; outX + 7 <= lastInterior; outX += 8)
         {
             byte* p = r0 + (long)outX * S * C;
@@ -133,16 +132,17 @@ public static unsafe class QDepthwiseKernels
                 TapRow8<TSimd, TVec, TShape>(pc + rowStride, k + 3 * C, ref vacc0, ref vacc1, ref vacc2, ref vacc3, ref vacc4, ref vacc5, ref vacc6, ref vacc7);
                 if (TRows.Bottom) TapRow8<TSimd, TVec, TShape>(pc + 2 * rowStride, k + 6 * C, ref vacc0, ref vacc1, ref vacc2, ref vacc3, ref vacc4, ref vacc5, ref vacc6, ref vacc7);
                 else MissingRow8<TSimd, TVec, TShape>(vzp, k + 6 * C, ref vacc0, ref vacc1, ref vacc2, ref vacc3, ref vacc4, ref vacc5, ref vacc6, ref vacc7);
-                TSimd.Store(vacc0, vspill); TSimd.Store(vacc1, vspill + W); TSimd.Store(vacc2, vspill + 2 * W); TSimd.Store(vacc3, vspill + 3 * W);
-                TSimd.Store(vacc4, vspill + 4 * W); TSimd.Store(vacc5, vspill + 5 * W); TSimd.Store(vacc6, vspill + 6 * W); TSimd.Store(vacc7, vspill + 7 * W);
-                StoreGroup<TSimd, TVec, TShape>(vspill, 8, q + c);
+                byte* qc = q + c;
+                TSimd.StoreRequantized<TShape>(vacc0, qc); TSimd.StoreRequantized<TShape>(vacc1, qc + C);
+                TSimd.StoreRequantized<TShape>(vacc2, qc + 2 * C); TSimd.StoreRequantized<TShape>(vacc3, qc + 3 * C);
+                TSimd.StoreRequantized<TShape>(vacc4, qc + 4 * C); TSimd.StoreRequantized<TShape>(vacc5, qc + 5 * C);
+                TSimd.StoreRequantized<TShape>(vacc6, qc + 6 * C); TSimd.StoreRequantized<TShape>(vacc7, qc + 7 * C);
             }
         }
         return outX;
     }
 
     /// <summary>Interior pixels four at a time (the rest of the interior after the groups of eight).</summary>
-    [SkipLocalsInit]
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int Interior4<TSimd, TVec, TShape, TRows>(byte* r0, byte* o, short* w, int* bias, int outX, int lastInterior, int cBegin, int cEnd)
         where TSimd : struct, IQSimd<TVec> where TVec : struct where TShape : struct, IQDepthwiseShape where TRows : struct, IRows
@@ -150,7 +150,6 @@ public static unsafe class QDepthwiseKernels
         int C = TShape.Channels, S = TShape.Stride, W = TSimd.Width;
         long rowStride = (long)TShape.InW * C;
         TVec vzp = TSimd.Broadcast(TShape.InputZeroPoint);
-        int* vspill = stackalloc int[4 * 16];
         for (; outX + 3 <= lastInterior; outX += 4)
         {
             byte* p = r0 + (long)outX * S * C;
@@ -165,20 +164,12 @@ public static unsafe class QDepthwiseKernels
                 TapRow4<TSimd, TVec, TShape>(pc + rowStride, k + 3 * C, ref vacc0, ref vacc1, ref vacc2, ref vacc3);
                 if (TRows.Bottom) TapRow4<TSimd, TVec, TShape>(pc + 2 * rowStride, k + 6 * C, ref vacc0, ref vacc1, ref vacc2, ref vacc3);
                 else MissingRow4<TSimd, TVec, TShape>(vzp, k + 6 * C, ref vacc0, ref vacc1, ref vacc2, ref vacc3);
-                TSimd.Store(vacc0, vspill); TSimd.Store(vacc1, vspill + W); TSimd.Store(vacc2, vspill + 2 * W); TSimd.Store(vacc3, vspill + 3 * W);
-                StoreGroup<TSimd, TVec, TShape>(vspill, 4, q + c);
+                byte* qc = q + c;
+                TSimd.StoreRequantized<TShape>(vacc0, qc); TSimd.StoreRequantized<TShape>(vacc1, qc + C);
+                TSimd.StoreRequantized<TShape>(vacc2, qc + 2 * C); TSimd.StoreRequantized<TShape>(vacc3, qc + 3 * C);
             }
         }
         return outX;
-    }
-
-    /// <summary>Requantizes <paramref name="pixels"/> accumulator vectors (consecutive in <paramref name="vacc"/>) to
-    /// neighbouring output pixels: one copy of the int32 → uint8 step, its constants hoisted over the loop.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)] // never tier-0 code: it runs per group
-    private static void StoreGroup<TSimd, TVec, TShape>(int* vacc, int pixels, byte* q)
-        where TSimd : struct, IQSimd<TVec> where TVec : struct where TShape : struct, IQDepthwiseShape
-    {
-        for (int j = 0; j < pixels; j++) TSimd.StoreRequantized<TShape>(TSimd.Load(vacc + j * TSimd.Width), q + (long)j * TShape.Channels);
     }
 
     /// <summary>A padding tap row of four pixels: each takes <c>x_zp·(w'0 + w'1 + w'2)</c>.</summary>

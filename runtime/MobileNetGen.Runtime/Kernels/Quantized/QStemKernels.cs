@@ -105,15 +105,12 @@ public static unsafe class QStemKernels
     private struct Two : IVectors { public static bool Pair => true; }
 
     /// <summary>Output channels <c>[c, c + (Pair ? 2 : 1)·W)</c> of one row, <see cref="MR"/> pixels a tile.</summary>
-    [SkipLocalsInit]
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Row<TSimd, TVec, TShape, TVectors>(short* buf, int L, byte* o, short* w, int* bias, int c)
         where TSimd : struct, IQSimd<TVec> where TVec : struct where TShape : struct, IQStemShape where TVectors : struct, IVectors
     {
         int C = TShape.Cout, W = TSimd.Width, d = TShape.Stride * 3; // d: the next pixel's window, in values
         int* wc = (int*)(w + 2 * c);                                    // pair (ky, p) of channel c: wc[(ky·5 + p)·C]
-        int V = TVectors.Pair ? 2 : 1;
-        int* vspill = stackalloc int[MR * 2 * 16];
         int outX = 0;
         for (; outX + MR <= TShape.OutW; outX += MR)
         {
@@ -130,13 +127,14 @@ public static unsafe class QStemKernels
                 Pair<TSimd, TVec, TVectors>(a + 6, d, wk + 3 * C, W, ref vacc00, ref vacc10, ref vacc20, ref vacc30, ref vacc01, ref vacc11, ref vacc21, ref vacc31);
                 Pair<TSimd, TVec, TVectors>(a + 8, d, wk + 4 * C, W, ref vacc00, ref vacc10, ref vacc20, ref vacc30, ref vacc01, ref vacc11, ref vacc21, ref vacc31);
             }
-            // Through L1 to one requantization loop (see QDepthwiseKernels.Row: eight inlined copies exhaust the inliner).
-            TSimd.Store(vacc00, vspill); TSimd.Store(vacc10, vspill + V * W); TSimd.Store(vacc20, vspill + 2 * V * W); TSimd.Store(vacc30, vspill + 3 * V * W);
+            byte* q = o + (long)outX * C + c;
+            TSimd.StoreRequantized<TShape>(vacc00, q); TSimd.StoreRequantized<TShape>(vacc10, q + C);
+            TSimd.StoreRequantized<TShape>(vacc20, q + 2 * C); TSimd.StoreRequantized<TShape>(vacc30, q + 3 * C);
             if (TVectors.Pair)
             {
-                TSimd.Store(vacc01, vspill + W); TSimd.Store(vacc11, vspill + 3 * W); TSimd.Store(vacc21, vspill + 5 * W); TSimd.Store(vacc31, vspill + 7 * W);
+                TSimd.StoreRequantized<TShape>(vacc01, q + W); TSimd.StoreRequantized<TShape>(vacc11, q + C + W);
+                TSimd.StoreRequantized<TShape>(vacc21, q + 2 * C + W); TSimd.StoreRequantized<TShape>(vacc31, q + 3 * C + W);
             }
-            StoreTile<TSimd, TVec, TShape>(vspill, V, o + (long)outX * C + c);
         }
         for (; outX < TShape.OutW; outX++)
         {
@@ -176,17 +174,6 @@ public static unsafe class QStemKernels
         va = TSimd.Broadcast(Unsafe.ReadUnaligned<int>(a + 3 * d));
         vacc30 = TSimd.MultiplyAddPairs(vacc30, va, vw0);
         if (TVectors.Pair) vacc31 = TSimd.MultiplyAddPairs(vacc31, va, vw1);
-    }
-
-    /// <summary>Requantizes a tile's accumulators (pixel-major, <paramref name="vectors"/> per pixel) to its outputs: one copy
-    /// of the int32 → uint8 step for the tile, not eight inlined ones (which exhaust the JIT's inlining budget).</summary>
-    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)] // never tier-0 code: it runs per group
-    private static void StoreTile<TSimd, TVec, TShape>(int* vacc, int vectors, byte* q)
-        where TSimd : struct, IQSimd<TVec> where TVec : struct where TShape : struct, IQStemShape
-    {
-        int W = TSimd.Width;
-        for (int j = 0; j < MR; j++)
-            for (int v = 0; v < vectors; v++) TSimd.StoreRequantized<TShape>(TSimd.Load(vacc + (j * vectors + v) * W), q + j * TShape.Cout + v * W);
     }
 
     /// <summary>The reference: one output at a time from the packed weights, padding taps as x_zp.</summary>
