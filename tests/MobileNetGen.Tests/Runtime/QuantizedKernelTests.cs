@@ -243,10 +243,30 @@ public unsafe class QuantizedKernelTests
         CheckDepthwise<Dw<D9x34c24s2, PA>>(isa);
     }
 
-    private static void CheckDepthwise<TS>(QuantizedIsa isa) where TS : struct, IQDepthwiseShape
+    /// <summary>The largest products the depthwise kernels can meet (|x − x_zp|·|w − w_zp| = 255·255 in every tap, so a
+    /// row pair's pmaddwd lane holds 2·255·255 and a pixel 9·255·255), with either sign, through every row kind and group
+    /// of the stride-1 row-pair path and the stride-2 one.</summary>
+    [Theory]
+    [MemberData(nameof(Isas))]
+    public void DepthwiseExactAtTheLargestProducts(QuantizedIsa isa)
+    {
+        Func<int, int, byte> all255 = (_, _) => 255, stripes = (i, c) => (byte)(i / c % 3 == 1 ? 0 : 255);
+        // PB: x_zp 0, w_zp 255 → w − w_zp = −255 for a 0 weight; PC: x_zp 255, w_zp 0 → x − x_zp = −255 for a 0 input.
+        CheckDepthwise<Dw<D7x19c40, PB>>(isa, all255, (_, _) => 0);
+        CheckDepthwise<Dw<D7x19c40, PB>>(isa, stripes, (_, _) => 0);
+        CheckDepthwise<Dw<D7x19c40, PC>>(isa, stripes, (_, _) => 255);
+        CheckDepthwise<Dw<D4x30c21, PB>>(isa, stripes, (i, c) => (byte)(i % 2 == 0 ? 0 : 255));
+        CheckDepthwise<Dw<D14x14c16, PC>>(isa, (_, _) => 0, (_, _) => 255);
+        CheckDepthwise<Dw<D9x34c24s2, PB>>(isa, all255, (_, _) => 0);
+    }
+
+    private static void CheckDepthwise<TS>(QuantizedIsa isa, Func<int, int, byte>? inputValue = null, Func<int, int, byte>? kernelValue = null)
+        where TS : struct, IQDepthwiseShape
     {
         int C = TS.Channels, S = TS.Stride, seed = C * 131 + TS.InW * 7 + TS.InputZeroPoint;
         byte[] input = RandomBytes(TS.InH * TS.InW * C, seed), kernel = RandomBytes(9 * C, seed + 1);
+        if (inputValue != null) for (int i = 0; i < input.Length; i++) input[i] = inputValue(i, C);
+        if (kernelValue != null) for (int i = 0; i < kernel.Length; i++) kernel[i] = kernelValue(i, C);
         int[] bias = RandomInts(C, seed + 2, 1 << 16);
         var expected = new byte[TS.OutH * TS.OutW * C];
         for (int y = 0; y < TS.OutH; y++)

@@ -31,6 +31,10 @@ internal unsafe interface IQSimd<TVec> where TVec : struct
     /// multiply (vpmulld) is two micro-ops of ten cycles' latency; on ARM64 the int32 multiply-add (MLA), one instruction.
     /// </summary>
     static abstract TVec MultiplyAddSmall(TVec acc, TVec x, TVec w);
+    /// <summary>Width int16 values, zero-extended to int32 lanes (a weight as the low half of a <see cref="PairUp"/>).</summary>
+    static abstract TVec LoadU16(short* p);
+    /// <summary><c>low | high &lt;&lt; 16</c> per lane: two int16 values as one pmaddwd pair (<paramref name="low"/> in 0..65535).</summary>
+    static abstract TVec PairUp(TVec low, TVec high);
     static abstract TVec Add(TVec a, TVec b);
     static abstract void Store(TVec v, int* p);
     /// <summary>Requantizes (<see cref="QuantizedRequantization"/>) and stores Width bytes.</summary>
@@ -47,6 +51,8 @@ internal unsafe struct Q32x16 : IQSimd<Vector512<int>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<int> MultiplyAdd(Vector512<int> acc, Vector512<int> a, Vector512<int> b) => acc + a * b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<int> MultiplyAddPairs(Vector512<int> acc, Vector512<int> a, Vector512<int> b) => acc + Avx512BW.MultiplyAddAdjacent(a.AsInt16(), b.AsInt16());
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<int> MultiplyAddSmall(Vector512<int> acc, Vector512<int> x, Vector512<int> w) => acc + Avx512BW.MultiplyAddAdjacent(x.AsInt16(), w.AsInt16());
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<int> LoadU16(short* p) => Avx512F.ConvertToVector512Int32(Vector256.Load((ushort*)p));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<int> PairUp(Vector512<int> low, Vector512<int> high) => low | (high << 16);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<int> Add(Vector512<int> a, Vector512<int> b) => a + b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Vector512<int> v, int* p) => v.Store(p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void StoreRequantized<TLayer>(Vector512<int> acc, byte* p) where TLayer : IQuantizedLayer =>
@@ -63,6 +69,8 @@ internal unsafe struct Q32x8 : IQSimd<Vector256<int>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<int> MultiplyAdd(Vector256<int> acc, Vector256<int> a, Vector256<int> b) => acc + a * b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<int> MultiplyAddPairs(Vector256<int> acc, Vector256<int> a, Vector256<int> b) => acc + Avx2.MultiplyAddAdjacent(a.AsInt16(), b.AsInt16());
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<int> MultiplyAddSmall(Vector256<int> acc, Vector256<int> x, Vector256<int> w) => acc + Avx2.MultiplyAddAdjacent(x.AsInt16(), w.AsInt16());
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<int> LoadU16(short* p) => Avx2.ConvertToVector256Int32((ushort*)p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<int> PairUp(Vector256<int> low, Vector256<int> high) => low | (high << 16);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<int> Add(Vector256<int> a, Vector256<int> b) => a + b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Vector256<int> v, int* p) => v.Store(p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void StoreRequantized<TLayer>(Vector256<int> acc, byte* p) where TLayer : IQuantizedLayer =>
@@ -108,6 +116,14 @@ internal unsafe struct Q32x4 : IQSimd<Vector128<int>>
         return AdvSimd.Arm64.AddPairwise(AdvSimd.MultiplyWideningLower(a.GetLower(), b.GetLower()), AdvSimd.MultiplyWideningUpper(a, b));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<int> LoadU16(short* p)
+    {
+        if (Sse41.IsSupported) return Sse41.ConvertToVector128Int32((ushort*)p);
+        return Vector128.WidenLower(Vector128.CreateScalarUnsafe(Unsafe.ReadUnaligned<long>(p)).AsUInt16()).AsInt32();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<int> PairUp(Vector128<int> low, Vector128<int> high) => low | (high << 16);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<int> Add(Vector128<int> a, Vector128<int> b) => a + b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Vector128<int> v, int* p) => v.Store(p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void StoreRequantized<TLayer>(Vector128<int> acc, byte* p) where TLayer : IQuantizedLayer =>
@@ -125,6 +141,8 @@ internal unsafe struct Q32x1 : IQSimd<int>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static int MultiplyAdd(int acc, int a, int b) => acc + a * b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static int MultiplyAddPairs(int acc, int a, int b) => acc + (short)a * (short)b + (a >> 16) * (b >> 16);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static int MultiplyAddSmall(int acc, int x, int w) => acc + x * w;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static int LoadU16(short* p) => *(ushort*)p;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static int PairUp(int low, int high) => low | (high << 16);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static int Add(int a, int b) => a + b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(int v, int* p) => *p = v;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void StoreRequantized<TLayer>(int acc, byte* p) where TLayer : IQuantizedLayer =>
