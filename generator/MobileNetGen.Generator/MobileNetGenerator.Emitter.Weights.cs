@@ -97,12 +97,18 @@ namespace MobileNetGen.Generator
             private static void WriteQuantizedLayouts(SourceWriter w)
             {
                 w.Line("/// <summary>The weights packed for <paramref name=\"isa\"/>: the pointwise and logits layouts differ between the pmaddwd");
-                w.Line("/// ISAs (pairs of int16) and the dot-product ones (quads of bytes); each is packed the first time an instance runs it.</summary>");
-                w.Line($"public static byte* For({QuantizedAlias}.QuantizedIsa isa) =>");
-                w.Line($"    {QuantizedAlias}.QuantizedKernels.LayoutOf(isa) == {QuantizedAlias}.QuantizedWeightLayout.Quads ? Quads.Data : Pairs.Data;");
+                w.Line("/// ISAs (pairs of int16; octets of them on AVX-512) and the dot-product ones (quads of bytes); each is packed the first");
+                w.Line("/// time an instance runs it.</summary>");
+                w.Line($"public static byte* For({QuantizedAlias}.QuantizedIsa isa) => {QuantizedAlias}.QuantizedKernels.LayoutOf(isa) switch");
+                w.Line("{");
+                w.Line($"    {QuantizedAlias}.QuantizedWeightLayout.Quads => Quads.Data,");
+                w.Line($"    {QuantizedAlias}.QuantizedWeightLayout.Octets => Octets.Data,");
+                w.Line("    _ => Pairs.Data,");
+                w.Line("};");
                 w.Line();
                 w.Line($"private static class Pairs {{ public static readonly byte* Data = Load({QuantizedAlias}.QuantizedWeightLayout.Pairs); }}");
                 w.Line($"private static class Quads {{ public static readonly byte* Data = Load({QuantizedAlias}.QuantizedWeightLayout.Quads); }}");
+                w.Line($"private static class Octets {{ public static readonly byte* Data = Load({QuantizedAlias}.QuantizedWeightLayout.Octets); }}");
                 w.Line();
                 w.Line($"private static byte* Load({QuantizedAlias}.QuantizedWeightLayout layout)");
             }

@@ -392,6 +392,9 @@ public unsafe class QuantizedKernelTests
     private struct C40x16 : IPwDims { public static int Cin => 40; public static int Cout => 16; }
     private struct C48x64 : IPwDims { public static int Cin => 48; public static int Cout => 64; }
     private struct C1024x32 : IPwDims { public static int Cin => 1024; public static int Cout => 32; }
+    private struct C136x48 : IPwDims { public static int Cin => 136; public static int Cout => 48; }   // octets: 17 of them, 3 panels
+    private struct C128x32 : IPwDims { public static int Cin => 128; public static int Cout => 32; }   // the fewest channels for octets
+    private struct C120x16 : IPwDims { public static int Cin => 120; public static int Cout => 16; }   // one octet short: pairs
 
     [Theory]
     [MemberData(nameof(Isas))]
@@ -414,6 +417,45 @@ public unsafe class QuantizedKernelTests
         CheckPointwise<Pw<C24x48, PF>>(isa, 25, 11, 12, 1, 2);
         CheckPointwise<Pw<C48x64, PA>>(isa, 30, 5, 29, 1, 4);
         CheckPointwise<Pw<C48x64, PC>>(isa, 49, 0, 49, 2, 3);
+    }
+
+    /// <summary>The Octets layout's kernels (Vector512, ≥ <see cref="QuantizedKernels.OctetsMinCin"/> input channels): every
+    /// tile remainder (the overlapping last tile, one or two pixels left), every share, and the layers just below the rule.</summary>
+    [Theory]
+    [MemberData(nameof(Isas))]
+    public void PointwiseOctetLayersMatchScalarAndTflite(QuantizedIsa isa)
+    {
+        for (int pixels = 1; pixels <= 14; pixels++)
+        {
+            CheckPointwise<Pw<C136x48, PD>>(isa, pixels, 0, pixels, 0, 3);
+            CheckPointwise<Pw<C128x32, PA>>(isa, pixels, 0, pixels, 0, 2);
+        }
+        CheckPointwise<Pw<C120x16, PB>>(isa, 13, 0, 13, 0, 1);
+        CheckPointwise<Pw<C136x48, PC>>(isa, 25, 3, 17, 1, 3);
+        CheckPointwise<Pw<C128x32, PE>>(isa, 31, 7, 30, 1, 2);
+        CheckPointwise<Pw<C128x32, PF>>(isa, 49, 0, 49, 0, 1);
+    }
+
+    [Fact]
+    public void OctetsAreUsedExactlyWhereTheRuleSays()
+    {
+        Assert.Equal(QuantizedWeightLayout.Octets, QuantizedKernels.LayoutOf(QuantizedIsa.Vector512));
+        Assert.Equal(QuantizedWeightLayout.Pairs, QuantizedKernels.LayoutOf(QuantizedIsa.Vector256));
+        Assert.Equal(QuantizedWeightLayout.Quads, QuantizedKernels.LayoutOf(QuantizedIsa.Vector512Vnni));
+        Assert.True(QuantizedKernels.UsesOctets(QuantizedWeightLayout.Octets, QuantizedKernels.OctetsMinCin));
+        Assert.True(QuantizedKernels.UsesOctets(QuantizedWeightLayout.Octets, 1024));
+        Assert.False(QuantizedKernels.UsesOctets(QuantizedWeightLayout.Octets, QuantizedKernels.OctetsMinCin - 8));
+        Assert.False(QuantizedKernels.UsesOctets(QuantizedWeightLayout.Octets, QuantizedKernels.OctetsMinCin + 4)); // not a multiple of 8
+        Assert.False(QuantizedKernels.UsesOctets(QuantizedWeightLayout.Pairs, 1024));
+        Assert.False(QuantizedKernels.UsesOctets(QuantizedWeightLayout.Quads, 1024));
+        // The layout is a permutation of the Pairs one: the same int16 values, every slot of a panel written once.
+        var seen = new HashSet<long>();
+        for (int ci = 0; ci < 136; ci++)
+            for (int j = 0; j < 16; j++)
+                Assert.True(seen.Add(QuantizedPacking.OctetIndex(136, 1, ci, j)));
+        Assert.Equal(136 * 16, seen.Count);
+        Assert.Equal(136L * 16, seen.Min());
+        Assert.Equal(2L * 136 * 16 - 1, seen.Max());
     }
 
     private static void CheckPointwise<TS>(QuantizedIsa isa, int pixels, int pixelStart, int pixelEnd, int panelStart, int panelEnd) where TS : struct, IQPointwiseShape

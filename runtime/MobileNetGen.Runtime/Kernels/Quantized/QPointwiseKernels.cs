@@ -27,6 +27,10 @@ namespace MobileNetGen.Runtime.Kernels.Quantized;
 /// UDOT (u8·u8) gives <c>Σ x·w</c>, so <c>−w_zp·Σ_ci x</c> (the pixel's row sum) is added per pixel; vpdpbusd multiplies
 /// u8 by s8, so the VNNI kernel flips each weight's sign bit as it loads it (<c>w − 128</c>) and adds <c>(128 − w_zp)·Σ x</c>.
 /// One layout serves both because only the pixel-constant differs; it cannot be the Pairs one, whose values are int16.</item>
+/// <item><b>Octets</b> (Vector512): the Pairs values of a layer with at least <see cref="QuantizedKernels.OctetsMinCin"/>
+/// input channels reordered by <see cref="QuantizedPacking.OctetIndex"/> so that one 128-bit broadcast of a pixel's eight
+/// channels feeds four pmaddwd (<see cref="Octets6x16Avx512{TShape}"/>); the narrower layers stay Pairs
+/// (<see cref="QuantizedKernels.UsesOctets"/>, the one rule packing and kernels read).</item>
 /// </list>
 /// <para>Register tiles (accumulators, weight vectors, one broadcast, one product; no spill): Vector512 6 pixels × 32
 /// channels = 12 + 2 + 2 of 32; Vector256 4 × 16 = 8 + 2 + 2 of 16; Vector128 2 × 16 = 8 + 4 + 2 of 16 (SSE) / 32 (NEON);
@@ -39,10 +43,12 @@ namespace MobileNetGen.Runtime.Kernels.Quantized;
 /// .NET 10 exposes 512-bit VNNI only through Avx10v1, which AMD cores do not report) the bare vpmaddwd + vpaddd loop of
 /// <c>IntegerPeak</c> (printed by <c>bench</c> and <c>profile</c>) runs at 197–200 GOP/s, and this kernel from a hot cache at
 /// 160 GOP/s for 14×14×512→512 (80 %) and 148 for 56×56×128→128 (74 %). An earlier note here put the bare loop near twice
-/// this kernel's rate; a loop whose products are equal measures about that, because the JIT computes them once. Tried and dropped: 4 × 64 tiles (fewer
-/// broadcasts per multiply, no gain) and an octet layout with one 128-bit broadcast per four vpmaddwd (+11 % in the
-/// AVX-512 body, but slower for small Cin and 20–40 % slower on AVX2, whose 16 registers allow only 2 × 8 tiles and which
-/// then needs phaddd reductions).</para>
+/// this kernel's rate; a loop whose products are equal measures about that, because the JIT computes them once. Tried and
+/// dropped: 4 × 64 tiles (fewer broadcasts per multiply, no gain). The octet layout (one 128-bit broadcast per four
+/// vpmaddwd) was dropped once as a layout for every ISA (slower for small Cin, and 20–40 % slower on AVX2, whose 16
+/// registers allow only 2 × 8 tiles and which then needs phaddd reductions); as AVX-512's layout for Cin ≥ 128 only it
+/// gains: alone, alternating with the Pairs kernel, equal bytes, 0.97× the time for 3136 pixels × 128 → 128, 0.92–0.94× for
+/// 256 channels and up, 1.03× for 64 (hence the threshold).</para>
 /// </remarks>
 public static unsafe class QPointwiseKernels
 {
@@ -64,7 +70,10 @@ public static unsafe class QPointwiseKernels
         int pixels = pixelEnd - pixelStart;
         switch (isa)
         {
-            case QuantizedIsa.Vector512 when Has512: Pairs6x32Avx512<TShape>(a, o, (short*)weights, bias, pixels, panelStart, panelEnd); break;
+            case QuantizedIsa.Vector512 when Has512:
+                if (UsesOctets(QuantizedWeightLayout.Octets, TShape.Cin)) Octets6x16Avx512<TShape>(a, o, (short*)weights, bias, pixels, panelStart, panelEnd);
+                else Pairs6x32Avx512<TShape>(a, o, (short*)weights, bias, pixels, panelStart, panelEnd);
+                break;
             case QuantizedIsa.Vector256 when Has256: Pairs4x16Avx2<TShape>(a, o, (short*)weights, bias, pixels, panelStart, panelEnd); break;
             case QuantizedIsa.Vector256Vnni or QuantizedIsa.Vector512Vnni when Has256: Quads4x16AvxVnni<TShape>(a, o, (byte*)weights, bias, pixels, panelStart, panelEnd); break;
             case QuantizedIsa.Vector128 when Has128: Pairs2x16Vector128<TShape>(a, o, (short*)weights, bias, pixels, panelStart, panelEnd); break;
@@ -209,6 +218,101 @@ public static unsafe class QPointwiseKernels
             vacc1 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(*(int*)(xk + 2)).AsInt16(), Vector512.Load(wk + 32));
         }
         Store16(Requantize512<TShape>(vacc0 + vacc1), o);
+    }
+
+    /// <summary>
+    /// The Octets layout (<see cref="QuantizedPacking.OctetIndex"/>): per octet of input channels one 128-bit broadcast of
+    /// each pixel's four int16 pairs (vbroadcasti32x4) feeds four pmaddwd, one per weight vector V_q, where the Pairs kernel
+    /// broadcasts each pair on its own: per 768 multiply-adds 6 broadcasts instead of 12 for the same 24 pmaddwd + 24 vpaddd.
+    /// Each (pixel, V_q) accumulator holds four partial sums per 128-bit group; <see cref="SumOctetPartials"/> adds them at
+    /// the end. 6 pixels × 16 channels: 24 accumulators + 4 weight vectors + the broadcast + a product = 30 of 32 registers.
+    /// </summary>
+    [SkipLocalsInit]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Octets6x16Avx512<TShape>(byte* input, byte* output, short* w, int* bias, int pixels, int panelStart, int panelEnd)
+        where TShape : struct, IQPointwiseShape
+    {
+        const int MR = 6;
+        int cin = TShape.Cin, cout = TShape.Cout;
+        short* xw = stackalloc short[MR * cin];
+        int tileEnd = TileEnd(pixels, MR);
+        for (int t = 0; t < tileEnd; t += MR)
+        {
+            int p = Math.Min(t, pixels - MR);
+            Widen(input + (long)p * cin, xw, MR * cin);
+            byte* o = output + (long)p * cout;
+            for (int panel = panelStart; panel < panelEnd; panel++) TileOctets6x16Avx512<TShape>(xw, w + (long)panel * 16 * cin, bias + panel * 16, o + panel * 16);
+        }
+        for (int p = tileEnd; p < pixels; p++) // one or two pixels left (and the logits' one)
+        {
+            Widen(input + (long)p * cin, xw, cin);
+            byte* o = output + (long)p * cout;
+            for (int panel = panelStart; panel < panelEnd; panel++) TileOctets1x16Avx512<TShape>(xw, w + (long)panel * 16 * cin, bias + panel * 16, o + panel * 16);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining | MethodImplOptions.AggressiveOptimization)] // past the inliner's budget it is called: then optimized from its first call
+    private static void TileOctets6x16Avx512<TShape>(short* xw, short* w, int* b, byte* o) where TShape : struct, IQPointwiseShape
+    {
+        int cin = TShape.Cin, cout = TShape.Cout;
+        Vector512<int> a00 = default, a01 = default, a02 = default, a03 = default, a10 = default, a11 = default, a12 = default, a13 = default,
+                       a20 = default, a21 = default, a22 = default, a23 = default, a30 = default, a31 = default, a32 = default, a33 = default,
+                       a40 = default, a41 = default, a42 = default, a43 = default, a50 = default, a51 = default, a52 = default, a53 = default;
+        short* wk = w;
+        for (short* xk = xw, end = xw + cin; xk < end; xk += 8, wk += 128)
+        {
+            var v0 = Vector512.Load(wk).AsInt16();
+            var v1 = Vector512.Load(wk + 32).AsInt16();
+            var v2 = Vector512.Load(wk + 64).AsInt16();
+            var v3 = Vector512.Load(wk + 96).AsInt16();
+            var x = Avx512F.BroadcastVector128ToVector512((int*)(xk)).AsInt16();
+            a00 += Avx512BW.MultiplyAddAdjacent(x, v0); a01 += Avx512BW.MultiplyAddAdjacent(x, v1); a02 += Avx512BW.MultiplyAddAdjacent(x, v2); a03 += Avx512BW.MultiplyAddAdjacent(x, v3);
+            x = Avx512F.BroadcastVector128ToVector512((int*)(xk + cin)).AsInt16();
+            a10 += Avx512BW.MultiplyAddAdjacent(x, v0); a11 += Avx512BW.MultiplyAddAdjacent(x, v1); a12 += Avx512BW.MultiplyAddAdjacent(x, v2); a13 += Avx512BW.MultiplyAddAdjacent(x, v3);
+            x = Avx512F.BroadcastVector128ToVector512((int*)(xk + 2 * cin)).AsInt16();
+            a20 += Avx512BW.MultiplyAddAdjacent(x, v0); a21 += Avx512BW.MultiplyAddAdjacent(x, v1); a22 += Avx512BW.MultiplyAddAdjacent(x, v2); a23 += Avx512BW.MultiplyAddAdjacent(x, v3);
+            x = Avx512F.BroadcastVector128ToVector512((int*)(xk + 3 * cin)).AsInt16();
+            a30 += Avx512BW.MultiplyAddAdjacent(x, v0); a31 += Avx512BW.MultiplyAddAdjacent(x, v1); a32 += Avx512BW.MultiplyAddAdjacent(x, v2); a33 += Avx512BW.MultiplyAddAdjacent(x, v3);
+            x = Avx512F.BroadcastVector128ToVector512((int*)(xk + 4 * cin)).AsInt16();
+            a40 += Avx512BW.MultiplyAddAdjacent(x, v0); a41 += Avx512BW.MultiplyAddAdjacent(x, v1); a42 += Avx512BW.MultiplyAddAdjacent(x, v2); a43 += Avx512BW.MultiplyAddAdjacent(x, v3);
+            x = Avx512F.BroadcastVector128ToVector512((int*)(xk + 5 * cin)).AsInt16();
+            a50 += Avx512BW.MultiplyAddAdjacent(x, v0); a51 += Avx512BW.MultiplyAddAdjacent(x, v1); a52 += Avx512BW.MultiplyAddAdjacent(x, v2); a53 += Avx512BW.MultiplyAddAdjacent(x, v3);
+        }
+        var vb = Vector512.Load(b);
+        Store16(Requantize512<TShape>(vb + SumOctetPartials(a00, a01, a02, a03)), o); o += cout;
+        Store16(Requantize512<TShape>(vb + SumOctetPartials(a10, a11, a12, a13)), o); o += cout;
+        Store16(Requantize512<TShape>(vb + SumOctetPartials(a20, a21, a22, a23)), o); o += cout;
+        Store16(Requantize512<TShape>(vb + SumOctetPartials(a30, a31, a32, a33)), o); o += cout;
+        Store16(Requantize512<TShape>(vb + SumOctetPartials(a40, a41, a42, a43)), o); o += cout;
+        Store16(Requantize512<TShape>(vb + SumOctetPartials(a50, a51, a52, a53)), o);
+    }
+
+    /// <summary>One pixel × 16 channels of the Octets layout (the tiles' leftovers, and the logits).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void TileOctets1x16Avx512<TShape>(short* xw, short* w, int* b, byte* o) where TShape : struct, IQPointwiseShape
+    {
+        int cin = TShape.Cin;
+        Vector512<int> a0 = default, a1 = default, a2 = default, a3 = default;
+        short* wk = w;
+        for (short* xk = xw, end = xw + cin; xk < end; xk += 8, wk += 128)
+        {
+            var x = Avx512F.BroadcastVector128ToVector512((int*)(xk)).AsInt16();
+            a0 += Avx512BW.MultiplyAddAdjacent(x, Vector512.Load(wk).AsInt16());
+            a1 += Avx512BW.MultiplyAddAdjacent(x, Vector512.Load(wk + 32).AsInt16());
+            a2 += Avx512BW.MultiplyAddAdjacent(x, Vector512.Load(wk + 64).AsInt16());
+            a3 += Avx512BW.MultiplyAddAdjacent(x, Vector512.Load(wk + 96).AsInt16());
+        }
+        Store16(Requantize512<TShape>(Vector512.Load(b) + SumOctetPartials(a0, a1, a2, a3)), o);
+    }
+
+    /// <summary>The 16 channel sums of an octet tile's four accumulators: in each 128-bit group g, lane q of the result is the
+    /// sum of the four lanes of group g of <c>a_q</c> (channel 4g + q). Two rounds of unpack-and-add: 6 unpacks, 3 adds.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<int> SumOctetPartials(Vector512<int> a0, Vector512<int> a1, Vector512<int> a2, Vector512<int> a3)
+    {
+        var t0 = Avx512F.UnpackLow(a0, a1) + Avx512F.UnpackHigh(a0, a1); // per group: a0.0+a0.2, a1.0+a1.2, a0.1+a0.3, a1.1+a1.3
+        var t1 = Avx512F.UnpackLow(a2, a3) + Avx512F.UnpackHigh(a2, a3);
+        return Avx512F.UnpackLow(t0.AsInt64(), t1.AsInt64()).AsInt32() + Avx512F.UnpackHigh(t0.AsInt64(), t1.AsInt64()).AsInt32(); // 32-bit adds (a 64-bit one carries)
     }
 
     // ------------------------------------------------------------------------------------------------------------- AVX2

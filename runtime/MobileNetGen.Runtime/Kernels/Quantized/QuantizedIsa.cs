@@ -42,6 +42,11 @@ public enum QuantizedWeightLayout
     /// <summary>uint8 <c>w</c> as published, quads of input channels per output channel (for 4-way byte dot products):
     /// Vector128Dot (UDOT) and Vector256Vnni (vpdpbusd, which flips the sign bit of each weight as it loads it).</summary>
     Quads,
+    /// <summary>Vector512's: int16 <c>w − w_zp</c> as in <see cref="Pairs"/>, but each octet of input channels (four pairs)
+    /// laid out so that one 128-bit broadcast of a pixel's octet feeds four pmaddwd (<see cref="QPointwiseKernels"/>), for a
+    /// layer whose input channels are a multiple of 8 and at least <see cref="QuantizedKernels.OctetsMinCin"/>; the layers
+    /// below that are packed as <see cref="Pairs"/> in this layout too (<see cref="QuantizedKernels.UsesOctets"/>).</summary>
+    Octets,
 }
 
 /// <summary>ISA selection and the two emulated instructions.</summary>
@@ -92,8 +97,24 @@ public static class QuantizedKernels
     };
 
     /// <summary>The pointwise / logits weight layout <paramref name="isa"/> reads.</summary>
-    public static QuantizedWeightLayout LayoutOf(QuantizedIsa isa) =>
-        isa is QuantizedIsa.Vector128Dot or QuantizedIsa.Vector256Vnni or QuantizedIsa.Vector512Vnni ? QuantizedWeightLayout.Quads : QuantizedWeightLayout.Pairs;
+    public static QuantizedWeightLayout LayoutOf(QuantizedIsa isa) => isa switch
+    {
+        QuantizedIsa.Vector128Dot or QuantizedIsa.Vector256Vnni or QuantizedIsa.Vector512Vnni => QuantizedWeightLayout.Quads,
+        QuantizedIsa.Vector512 => QuantizedWeightLayout.Octets,
+        _ => QuantizedWeightLayout.Pairs,
+    };
+
+    /// <summary>The fewest input channels for which a layer in the <see cref="QuantizedWeightLayout.Octets"/> layout is packed
+    /// and run as octets: below it the final four-way reduction of each output vector costs more than the broadcasts save
+    /// (Zen 4, family 25 model 17, the kernel alone against the Pairs one: 64 → 128 channels 1.03× the time, 128 → 128
+    /// 0.97×, 256 and up 0.92–0.94×).</summary>
+    public const int OctetsMinCin = 128;
+
+    /// <summary>Whether a pointwise or logits layer of <paramref name="cin"/> input channels is packed as octets in
+    /// <paramref name="layout"/> (and so run by the octet kernels): the one rule packing and kernels both read.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool UsesOctets(QuantizedWeightLayout layout, int cin) =>
+        layout == QuantizedWeightLayout.Octets && cin % 8 == 0 && cin >= OctetsMinCin;
 
     internal static NotSupportedException Unsupported(QuantizedIsa isa) =>
         new($"the uint8 kernels cannot run {isa} on this CPU / in this binary (use QuantizedKernels.Resolve)");

@@ -62,7 +62,8 @@ public static unsafe class QuantizedPacking
     /// <summary>
     /// Pointwise kernel <c>[1][1][Cin][Cout]</c> in <paramref name="layout"/>, the one the kernel's ISA reads (<see cref="QuantizedKernels.LayoutOf"/>;
     /// see <see cref="QPointwiseKernels"/>): Pairs, int16 <c>packed[((panel·Cin/2 + k)·16 + j)·2 + i] = w[2k + i, panel·16 + j] − w_zp</c>;
-    /// Quads, uint8 <c>packed[((panel·Cin/4 + k)·16 + j)·4 + i] = w[4k + i, panel·16 + j]</c>. Bias (both):
+    /// Quads, uint8 <c>packed[((panel·Cin/4 + k)·16 + j)·4 + i] = w[4k + i, panel·16 + j]</c>; Octets, the Pairs values in
+    /// the order of <see cref="OctetIndex"/> where <see cref="QuantizedKernels.UsesOctets"/>, else as Pairs. Bias (all):
     /// <c>b'[co] = bias[co] − x_zp·Σ_ci (w[ci, co] − w_zp)</c>. Cin must be a multiple of 4, Cout of 16.
     /// </summary>
     public static void Pointwise(byte* kernel, int weightZeroPoint, int* bias, int inputZeroPoint, int cin, int cout, byte* destWeights, byte* destBias, QuantizedWeightLayout layout)
@@ -86,7 +87,7 @@ public static unsafe class QuantizedPacking
     }
 
     private static long PackedMatrixBytes(int cin, int paddedCout, QuantizedWeightLayout layout) =>
-        (layout == QuantizedWeightLayout.Pairs ? 2L : 1L) * cin * paddedCout;
+        (layout == QuantizedWeightLayout.Quads ? 1L : 2L) * cin * paddedCout;
 
     /// <summary>A [cin][cout] uint8 matrix → panels of 16 of <paramref name="paddedCout"/> columns (columns ≥ cout: zero).</summary>
     private static void Matrix(byte* kernel, int weightZeroPoint, int* bias, int inputZeroPoint, int cin, int cout, int paddedCout, byte* destWeights, byte* destBias, QuantizedWeightLayout layout)
@@ -94,7 +95,7 @@ public static unsafe class QuantizedPacking
         CheckZeroPoints(weightZeroPoint, inputZeroPoint);
         if (cin <= 0 || cin % 4 != 0) throw new ArgumentException($"input channels {cin} must be a positive multiple of 4", nameof(cin));
         const int P = KernelContract.PanelWidth;
-        bool pairs = layout == QuantizedWeightLayout.Pairs;
+        bool octets = QuantizedKernels.UsesOctets(layout, cin), pairs = !octets && layout != QuantizedWeightLayout.Quads;
         for (int co = 0; co < paddedCout; co++)
         {
             int panel = co / P, j = co % P, sum = 0;
@@ -103,11 +104,26 @@ public static unsafe class QuantizedPacking
                 bool real = co < cout;
                 int w = real ? kernel[(long)ci * cout + co] : weightZeroPoint;
                 sum += w - weightZeroPoint;
-                if (pairs) ((short*)destWeights)[(((long)panel * (cin / 2) + ci / 2) * P + j) * 2 + ci % 2] = (short)(w - weightZeroPoint);
+                if (octets) ((short*)destWeights)[OctetIndex(cin, panel, ci, j)] = (short)(w - weightZeroPoint);
+                else if (pairs) ((short*)destWeights)[(((long)panel * (cin / 2) + ci / 2) * P + j) * 2 + ci % 2] = (short)(w - weightZeroPoint);
                 else destWeights[(((long)panel * (cin / 4) + ci / 4) * P + j) * 4 + ci % 4] = real ? (byte)w : (byte)0;
             }
             ((int*)destBias)[co] = co < cout ? unchecked(bias[co] - inputZeroPoint * sum) : 0;
         }
+    }
+
+    /// <summary>
+    /// Where the Octets layout puts weight (input channel <paramref name="ci"/>, output channel <c>panel·16 + j</c>), in int16:
+    /// octet k = ci/8 of the panel is four 512-bit vectors V_0..V_3; in V_q, int32 lane <c>4g + p</c> holds the pair p
+    /// (input channels <c>8k + 2p</c>, <c>8k + 2p + 1</c>) of output channel <c>4g + q</c>. A 128-bit broadcast of the pixel's
+    /// octet puts pair p in lane <c>4g + p</c> of every 128-bit group g, so <c>pmaddwd(broadcast, V_q)</c> accumulates, in
+    /// group g, the four pairs' partial sums of channel <c>4g + q</c>; summing each group's four lanes at the end leaves
+    /// channel <c>4g + q</c> in lane q of group g, i.e. the 16 channels in order.
+    /// </summary>
+    internal static long OctetIndex(int cin, int panel, int ci, int j)
+    {
+        int k = ci / 8, p = ci % 8 / 2, i = ci % 2, g = j / 4, q = j % 4;
+        return ((((long)panel * (cin / 8) + k) * 4 + q) * 16 + 4 * g + p) * 2 + i;
     }
 
     private static void CheckZeroPoints(int weightZeroPoint, int inputZeroPoint)
