@@ -109,8 +109,8 @@ namespace MobileNetGen.Model
         public static long QuantizedDepthwiseBiasBytes(int channels) => AlignBytes(4L * channels);
 
         /// <summary>
-        /// Pointwise weights: the larger of the two layouts (int16 pairs, 2·Cin·Cout; the uint8 quads of the Dp and VNNI
-        /// ISAs use the first Cin·Cout of it), so that the plan does not depend on the CPU.
+        /// Pointwise weights: the largest of the layouts (int16 pairs or AVX-512's octets of them, 2·Cin·Cout; the uint8 quads
+        /// of the Dp and VNNI ISAs use the first Cin·Cout of it), so that the plan does not depend on the CPU.
         /// </summary>
         public static long QuantizedPointwiseWeightBytes(int cin, int cout) => AlignBytes(2L * cin * cout);
 

@@ -14,7 +14,7 @@ namespace MobileNetGen.Runtime.Kernels.Quantized;
 /// </summary>
 /// <remarks>
 /// <para>Packed bias (every layout): <c>b'[co] = bias[co] − x_zp·Σ_ci (w[ci, co] − w_zp)</c>, so the kernels sum raw
-/// inputs. Weights in panels of <see cref="KernelContract.PanelWidth"/> (16) output channels, in one of two layouts
+/// inputs. Weights in panels of <see cref="KernelContract.PanelWidth"/> (16) output channels, in one of three layouts
 /// (<see cref="QuantizedKernels.LayoutOf"/>, <see cref="QuantizedPacking.Pointwise"/>):</para>
 /// <list type="bullet">
 /// <item><b>Pairs</b> (Scalar, Vector128, Vector256, Vector512): int16 <c>w' = w − w_zp</c>,
