@@ -221,6 +221,10 @@ public unsafe class QuantizedKernelTests
     private struct D7x19c40 : IDepthwiseShape { public static int InH => 7; public static int InW => 19; public static int Channels => 40; public static int OutH => 7; public static int OutW => 19; public static int Stride => 1; public static int PadTop => 1; public static int PadLeft => 1; }
     private struct D4x30c21 : IDepthwiseShape { public static int InH => 4; public static int InW => 30; public static int Channels => 21; public static int OutH => 4; public static int OutW => 30; public static int Stride => 1; public static int PadTop => 1; public static int PadLeft => 1; }
     private struct D14x14c16 : IDepthwiseShape { public static int InH => 14; public static int InW => 14; public static int Channels => 16; public static int OutH => 14; public static int OutW => 14; public static int Stride => 1; public static int PadTop => 1; public static int PadLeft => 1; }
+    private struct D5x4c32 : IDepthwiseShape { public static int InH => 5; public static int InW => 4; public static int Channels => 32; public static int OutH => 5; public static int OutW => 4; public static int Stride => 1; public static int PadTop => 1; public static int PadLeft => 1; }
+    private struct D2x8c16 : IDepthwiseShape { public static int InH => 2; public static int InW => 8; public static int Channels => 16; public static int OutH => 2; public static int OutW => 8; public static int Stride => 1; public static int PadTop => 1; public static int PadLeft => 1; }
+    private struct D6x9c24 : IDepthwiseShape { public static int InH => 6; public static int InW => 9; public static int Channels => 24; public static int OutH => 6; public static int OutW => 9; public static int Stride => 1; public static int PadTop => 1; public static int PadLeft => 1; }
+    private struct D4x13c36 : IDepthwiseShape { public static int InH => 4; public static int InW => 13; public static int Channels => 36; public static int OutH => 4; public static int OutW => 13; public static int Stride => 1; public static int PadTop => 1; public static int PadLeft => 1; }
     private struct D7x7c24s2 : IDepthwiseShape { public static int InH => 7; public static int InW => 7; public static int Channels => 24; public static int OutH => 4; public static int OutW => 4; public static int Stride => 2; public static int PadTop => 1; public static int PadLeft => 1; }
     private struct D6x40c16s2 : IDepthwiseShape { public static int InH => 6; public static int InW => 40; public static int Channels => 16; public static int OutH => 3; public static int OutW => 20; public static int Stride => 2; public static int PadTop => 0; public static int PadLeft => 0; }
     private struct D5x37c48s2 : IDepthwiseShape { public static int InH => 5; public static int InW => 37; public static int Channels => 48; public static int OutH => 3; public static int OutW => 19; public static int Stride => 2; public static int PadTop => 1; public static int PadLeft => 1; }
@@ -236,6 +240,10 @@ public unsafe class QuantizedKernelTests
         CheckDepthwise<Dw<D7x19c40, PA>>(isa); CheckDepthwise<Dw<D7x19c40, PD>>(isa);
         CheckDepthwise<Dw<D4x30c21, PE>>(isa);
         CheckDepthwise<Dw<D14x14c16, PF>>(isa);
+        // whole rows in row-pair groups (x64): one group with padding both sides, padding rows above and below, a group of
+        // eight and an overlapping one of four, the overlap after two of four
+        CheckDepthwise<Dw<D5x4c32, PA>>(isa); CheckDepthwise<Dw<D2x8c16, PC>>(isa);
+        CheckDepthwise<Dw<D6x9c24, PD>>(isa); CheckDepthwise<Dw<D4x13c36, PB>>(isa);
         CheckDepthwise<Dw<D7x7c24s2, PC>>(isa);
         CheckDepthwise<Dw<D6x40c16s2, PA>>(isa); CheckDepthwise<Dw<D6x40c16s2, PB>>(isa);
         CheckDepthwise<Dw<D5x37c48s2, PF>>(isa);
@@ -257,6 +265,8 @@ public unsafe class QuantizedKernelTests
         CheckDepthwise<Dw<D7x19c40, PC>>(isa, stripes, (_, _) => 255);
         CheckDepthwise<Dw<D4x30c21, PB>>(isa, stripes, (i, c) => (byte)(i % 2 == 0 ? 0 : 255));
         CheckDepthwise<Dw<D14x14c16, PC>>(isa, (_, _) => 0, (_, _) => 255);
+        CheckDepthwise<Dw<D5x4c32, PB>>(isa, all255, (_, _) => 0);
+        CheckDepthwise<Dw<D6x9c24, PC>>(isa, stripes, (_, _) => 255);
         CheckDepthwise<Dw<D9x34c24s2, PB>>(isa, all255, (_, _) => 0);
     }
 

@@ -24,12 +24,15 @@ namespace MobileNetGen.Runtime.Kernels.Quantized;
 /// <para>On x64, stride-1 rows take row pairs instead (<see cref="RowPairs8"/>, <see cref="RowPairs4"/>): the window's two
 /// first rows (the two inside the image, when one is padding) go into one pmaddwd as int16 pairs, so a pixel costs six
 /// multiply-adds instead of nine, or three instead of six in a border row, whose padding row is a constant folded into
-/// the accumulators' start. The products and their sums are exact integers, so the bytes are those of the other form and
-/// of the scalar reference. Measured alone (Zen 4, family 25 model 17; MobileNet shapes, best of 4 × 25 runs, alternating
+/// the accumulators' start. With SAME padding the groups take the whole row, the border pixels too: a window column left
+/// or right of the image is read from a column of x_zp, and the last group overlaps the one before it; on small layers
+/// (8×8, 4×4) the per-pixel border form had cost most of the time. The products and their sums are exact integers, so the
+/// bytes are those of the other form and of the scalar reference. Measured alone (Zen 4, family 25 model 17; MobileNet shapes, best of 4 × 25 runs, alternating
 /// with the build before, equal output bytes; with the requantization's vpternlogd, which alone gave 0.95–0.97×):
 /// Vector512 0.85–0.97× the time, most for the wide early layers (112×112×32, 56×56×128) and least for the 7×7 ones,
 /// whose border pixels keep the per-pixel form; Vector256 (groups of four) 0.93–0.95× for the wide layers, Vector128
-/// 0.90–0.97×.</para>
+/// 0.90–0.97×. The whole rows then, against that: Vector512 8×8×128 0.62×, 4×4×256 0.55×, 16×16×64 0.70×, 7×7×1024 0.78×,
+/// 28×28×256 0.86×, 14×14×512 1.03× (16 pixels computed for 14); Vector256 0.36–0.92×, Vector128 0.31–0.91×.</para>
 /// </remarks>
 public static unsafe class QDepthwiseKernels
 {
@@ -95,7 +98,8 @@ public static unsafe class QDepthwiseKernels
         if (channels > c4) Row<Q32x1, int, TShape, TRows>(input, output, w, bias, outY, c4, channels);
     }
 
-    /// <summary>One output row, channels <c>[cBegin, cEnd)</c>: border pixels, interior groups of 8 and 4, the tail. The
+    /// <summary>One output row, channels <c>[cBegin, cEnd)</c>: on x64 at stride 1 with SAME padding, row-pair groups over the
+    /// whole row (<see cref="WholeRowPairs"/>); otherwise border pixels, interior groups of 8 and 4, the tail. The
     /// groups are methods of their own: with all of it in one method the JIT's inlining budget runs out and the per-vector
     /// helpers are called with vectors on the stack (3–15× slower). Inside a group each accumulator is requantized and
     /// stored straight from its register (an earlier form spilled the group to the stack and requantized it in a call of
@@ -111,12 +115,23 @@ public static unsafe class QDepthwiseKernels
         int firstInterior = (TShape.PadLeft + S - 1) / S;
         int lastInterior = Math.Min(outW - 1, (inW - 3 + TShape.PadLeft) / S);
         int outX = 0;
+        if (RowPairs<TVec, TShape, TRows>() && WholeRowPairs<TShape>())
+        {
+            // The whole row in groups, the border pixels too: a window column left of the image or right of it is read from
+            // a column of x_zp (what the fold into the bias makes a padding tap contribute: nothing), and the last group
+            // overlaps the one before it (recomputing the same bytes).
+            byte* pad = stackalloc byte[3 * C];
+            new Span<byte>(pad, 3 * C).Fill((byte)TShape.InputZeroPoint);
+            if (typeof(TVec) == typeof(Vector512<int>) && outW >= 8) outX = RowPairs8<TSimd, TVec, TShape, TRows>(r0, o, w, bias, pad, 0, outW, cBegin, cEnd);
+            RowPairs4<TSimd, TVec, TShape, TRows>(r0, o, w, bias, pad, outX, outW, cBegin, cEnd);
+            return;
+        }
         for (; outX < firstInterior && outX < outW; outX++)
             PixelAllChannels<TSimd, TVec, TShape, TRows>(r0, o, w, bias, outX, cBegin, cEnd);
         if (RowPairs<TVec, TShape, TRows>())
         {
-            if (typeof(TVec) == typeof(Vector512<int>) && outX + 7 <= lastInterior) outX = RowPairs8<TSimd, TVec, TShape, TRows>(r0, o, w, bias, outX, lastInterior, cBegin, cEnd);
-            if (outX + 3 <= lastInterior) outX = RowPairs4<TSimd, TVec, TShape, TRows>(r0, o, w, bias, outX, lastInterior, cBegin, cEnd);
+            if (typeof(TVec) == typeof(Vector512<int>) && outX + 7 <= lastInterior) outX = RowPairs8<TSimd, TVec, TShape, TRows>(r0, o, w, bias, null, outX, lastInterior + 1, cBegin, cEnd);
+            if (outX + 3 <= lastInterior) outX = RowPairs4<TSimd, TVec, TShape, TRows>(r0, o, w, bias, null, outX, lastInterior + 1, cBegin, cEnd);
         }
         else
         {
@@ -167,6 +182,13 @@ public static unsafe class QDepthwiseKernels
     private static bool RowPairs<TVec, TShape, TRows>() where TVec : struct where TShape : struct, IQDepthwiseShape where TRows : struct, IRows =>
         TShape.Stride == 1 && (TRows.Top || TRows.Bottom) && Sse2.IsSupported && typeof(TVec) != typeof(int);
 
+    /// <summary>Whether the row-pair groups take the whole row, border pixels included (<see cref="Row"/>): TensorFlow SAME
+    /// padding at stride 1 (one column each side, as wide out as in) and at least one group of four. Then a group's first
+    /// window column is the only one that can lie left of the image, and its last the only one right of it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool WholeRowPairs<TShape>() where TShape : struct, IQDepthwiseShape =>
+        TShape.Stride == 1 && TShape.PadLeft == 1 && TShape.OutW == TShape.InW && TShape.OutW >= 4;
+
     /// <summary>
     /// Interior pixels eight at a time (AVX-512), the window's first two rows multiplied as int16 pairs: every input column
     /// j of the group becomes one vector of pairs <c>(x[row 0][j], x[row 1][j])</c> (a shift and an or), which one pmaddwd
@@ -178,22 +200,24 @@ public static unsafe class QDepthwiseKernels
     /// 8 accumulators + 6 weights + the bias + a pair, a row-2 vector and a product = 18 of AVX-512's 32 registers.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static int RowPairs8<TSimd, TVec, TShape, TRows>(byte* r0, byte* o, short* w, int* bias, int outX, int lastInterior, int cBegin, int cEnd)
+    private static int RowPairs8<TSimd, TVec, TShape, TRows>(byte* r0, byte* o, short* w, int* bias, byte* pad, int outX, int end, int cBegin, int cEnd)
         where TSimd : struct, IQSimd<TVec> where TVec : struct where TShape : struct, IQDepthwiseShape where TRows : struct, IRows
     {
         int C = TShape.Channels, W = TSimd.Width;
         long rs = (long)TShape.InW * C;
-        int groups = (lastInterior - outX + 1) / 8;
+        int groups = (end - outX) / 8;
         for (int c = cBegin; c < cEnd; c += W)
         {
             short* k = w + c;
             PairWeights<TSimd, TVec, TShape, TRows>(k, bias + c, out TVec wp0, out TVec wp1, out TVec wp2, out TVec w20, out TVec w21, out TVec w22, out TVec vb);
-            byte* p = r0 + (long)outX * C + c + (TRows.Top ? 0 : rs); // the first row of the pair
-            byte* q = o + (long)outX * C + c;
-            for (int g = 0; g < groups; g++, p += 8 * C, q += 8 * C)
+            for (int g = 0; g < groups; g++)
             {
+                int x = outX + 8 * g;
+                byte* p = r0 + (long)x * C + c + (TRows.Top ? 0 : rs); // window column 0 of pixel x, the first row of the pair
+                byte* q = o + (long)x * C + c;
+                EdgeColumns<TShape>(x, 8, p, rs, pad + c, out byte* p0, out long rs0, out byte* pLast, out long rsLast);
                 TVec a0 = vb, a1 = vb, a2 = vb, a3 = vb, a4 = vb, a5 = vb, a6 = vb, a7 = vb;
-                Column<TSimd, TVec, TRows, First>(p, rs, wp0, wp1, wp2, w20, w21, w22, ref a0, ref a0, ref a0);
+                Column<TSimd, TVec, TRows, First>(p0, rs0, wp0, wp1, wp2, w20, w21, w22, ref a0, ref a0, ref a0);
                 Column<TSimd, TVec, TRows, Second>(p + C, rs, wp0, wp1, wp2, w20, w21, w22, ref a1, ref a0, ref a0);
                 Column<TSimd, TVec, TRows, Full>(p + 2 * C, rs, wp0, wp1, wp2, w20, w21, w22, ref a2, ref a1, ref a0);
                 Column<TSimd, TVec, TRows, Full>(p + 3 * C, rs, wp0, wp1, wp2, w20, w21, w22, ref a3, ref a2, ref a1);
@@ -202,7 +226,7 @@ public static unsafe class QDepthwiseKernels
                 Column<TSimd, TVec, TRows, Full>(p + 6 * C, rs, wp0, wp1, wp2, w20, w21, w22, ref a6, ref a5, ref a4);
                 Column<TSimd, TVec, TRows, Full>(p + 7 * C, rs, wp0, wp1, wp2, w20, w21, w22, ref a7, ref a6, ref a5);
                 Column<TSimd, TVec, TRows, NextToLast>(p + 8 * C, rs, wp0, wp1, wp2, w20, w21, w22, ref a7, ref a7, ref a6);
-                Column<TSimd, TVec, TRows, Last>(p + 9 * C, rs, wp0, wp1, wp2, w20, w21, w22, ref a7, ref a7, ref a7);
+                Column<TSimd, TVec, TRows, Last>(pLast, rsLast, wp0, wp1, wp2, w20, w21, w22, ref a7, ref a7, ref a7);
                 TSimd.StoreRequantized<TShape>(a0, q); TSimd.StoreRequantized<TShape>(a1, q + C);
                 TSimd.StoreRequantized<TShape>(a2, q + 2 * C); TSimd.StoreRequantized<TShape>(a3, q + 3 * C);
                 TSimd.StoreRequantized<TShape>(a4, q + 4 * C); TSimd.StoreRequantized<TShape>(a5, q + 5 * C);
@@ -212,35 +236,53 @@ public static unsafe class QDepthwiseKernels
         return outX + 8 * groups;
     }
 
-    /// <summary><see cref="RowPairs8"/> four pixels at a time: the rest of an AVX-512 row, and every interior pixel on AVX2 and
-    /// SSE (16 registers: 4 accumulators + 6 weights + the bias + 3 temporaries).</summary>
+    /// <summary><see cref="RowPairs8"/> four pixels at a time, from <paramref name="outX"/> to <paramref name="end"/>: the rest
+    /// of an AVX-512 row, and every pixel of the row on AVX2 and SSE (16 registers: 4 accumulators + 6 weights + the bias + 3
+    /// temporaries). When fewer than four are left, one more group ends at <paramref name="end"/>, overlapping the pixels
+    /// before (recomputing the same bytes), if the range holds four; returns the first pixel not done.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static int RowPairs4<TSimd, TVec, TShape, TRows>(byte* r0, byte* o, short* w, int* bias, int outX, int lastInterior, int cBegin, int cEnd)
+    private static int RowPairs4<TSimd, TVec, TShape, TRows>(byte* r0, byte* o, short* w, int* bias, byte* pad, int outX, int end, int cBegin, int cEnd)
         where TSimd : struct, IQSimd<TVec> where TVec : struct where TShape : struct, IQDepthwiseShape where TRows : struct, IRows
     {
         int C = TShape.Channels, W = TSimd.Width;
         long rs = (long)TShape.InW * C;
-        int groups = (lastInterior - outX + 1) / 4;
+        int groups = (end - outX) / 4;
+        bool overlap = (end - outX) % 4 != 0 && end >= 4 && pad != null; // whole rows only: an interior range may not start at 0
         for (int c = cBegin; c < cEnd; c += W)
         {
             short* k = w + c;
             PairWeights<TSimd, TVec, TShape, TRows>(k, bias + c, out TVec wp0, out TVec wp1, out TVec wp2, out TVec w20, out TVec w21, out TVec w22, out TVec vb);
-            byte* p = r0 + (long)outX * C + c + (TRows.Top ? 0 : rs); // the first row of the pair
-            byte* q = o + (long)outX * C + c;
-            for (int g = 0; g < groups; g++, p += 4 * C, q += 4 * C)
+            for (int g = 0, n = groups + (overlap ? 1 : 0); g < n; g++)
             {
+                int x = g < groups ? outX + 4 * g : end - 4;
+                byte* p = r0 + (long)x * C + c + (TRows.Top ? 0 : rs); // window column 0 of pixel x, the first row of the pair
+                byte* q = o + (long)x * C + c;
+                EdgeColumns<TShape>(x, 4, p, rs, pad + c, out byte* p0, out long rs0, out byte* pLast, out long rsLast);
                 TVec a0 = vb, a1 = vb, a2 = vb, a3 = vb;
-                Column<TSimd, TVec, TRows, First>(p, rs, wp0, wp1, wp2, w20, w21, w22, ref a0, ref a0, ref a0);
+                Column<TSimd, TVec, TRows, First>(p0, rs0, wp0, wp1, wp2, w20, w21, w22, ref a0, ref a0, ref a0);
                 Column<TSimd, TVec, TRows, Second>(p + C, rs, wp0, wp1, wp2, w20, w21, w22, ref a1, ref a0, ref a0);
                 Column<TSimd, TVec, TRows, Full>(p + 2 * C, rs, wp0, wp1, wp2, w20, w21, w22, ref a2, ref a1, ref a0);
                 Column<TSimd, TVec, TRows, Full>(p + 3 * C, rs, wp0, wp1, wp2, w20, w21, w22, ref a3, ref a2, ref a1);
                 Column<TSimd, TVec, TRows, NextToLast>(p + 4 * C, rs, wp0, wp1, wp2, w20, w21, w22, ref a3, ref a3, ref a2);
-                Column<TSimd, TVec, TRows, Last>(p + 5 * C, rs, wp0, wp1, wp2, w20, w21, w22, ref a3, ref a3, ref a3);
+                Column<TSimd, TVec, TRows, Last>(pLast, rsLast, wp0, wp1, wp2, w20, w21, w22, ref a3, ref a3, ref a3);
                 TSimd.StoreRequantized<TShape>(a0, q); TSimd.StoreRequantized<TShape>(a1, q + C);
                 TSimd.StoreRequantized<TShape>(a2, q + 2 * C); TSimd.StoreRequantized<TShape>(a3, q + 3 * C);
             }
         }
-        return outX + 4 * groups;
+        return overlap ? end : outX + 4 * groups;
+    }
+
+    /// <summary>Where a group of <paramref name="size"/> pixels from <paramref name="x"/> reads its first and last window
+    /// columns (<c>x − 1</c> and <c>x + size</c> of the image): from the row (at <paramref name="p"/>, rows
+    /// <paramref name="rs"/> apart), or, when the column is padding, from the x_zp column <paramref name="pad"/> (rows C apart;
+    /// only in whole rows, <see cref="WholeRowPairs"/>, where no other column can be padding).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void EdgeColumns<TShape>(int x, int size, byte* p, long rs, byte* pad, out byte* p0, out long rs0, out byte* pLast, out long rsLast)
+        where TShape : struct, IQDepthwiseShape
+    {
+        bool left = WholeRowPairs<TShape>() && x == 0, right = WholeRowPairs<TShape>() && x + size == TShape.InW;
+        p0 = left ? pad : p; rs0 = left ? TShape.Channels : rs;
+        pLast = right ? pad : p + (size + 1) * TShape.Channels; rsLast = right ? TShape.Channels : rs;
     }
 
     /// <summary>Which of the pixels <c>j</c>, <c>j − 1</c>, <c>j − 2</c> an input column <c>j</c> of a group feeds (as the
