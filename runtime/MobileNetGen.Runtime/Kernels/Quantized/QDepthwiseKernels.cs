@@ -52,11 +52,20 @@ public static unsafe class QDepthwiseKernels
         }
     }
 
-    /// <summary><paramref name="level"/>: 3 = 16-lane blocks first, 2 = 8-lane, 1 = 4-lane.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    /// <summary><paramref name="level"/>: 3 = 16-lane blocks first, 2 = 8-lane, 1 = 4-lane. Where rows take the row-pair groups
+    /// (<see cref="WholeRowPairs"/>), the x_zp column their padding columns read is written here, once per call.</summary>
+    [SkipLocalsInit]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // holds a stackalloc, so it is not inlined: never tier-0 code
     private static void Rows<TShape>(int level, byte* input, byte* output, short* w, int* bias, int rowStart, int rowEnd)
         where TShape : struct, IQDepthwiseShape
     {
+        byte* pad = null;
+        if (WholeRowPairs<TShape>())
+        {
+            byte* column = stackalloc byte[3 * TShape.Channels];
+            new Span<byte>(column, 3 * TShape.Channels).Fill((byte)TShape.InputZeroPoint);
+            pad = column;
+        }
         for (int outY = rowStart; outY < rowEnd; outY++)
         {
             int inY0 = outY * TShape.Stride - TShape.PadTop;
@@ -64,10 +73,10 @@ public static unsafe class QDepthwiseKernels
             // A missing top row needs top padding, and a missing top and bottom row an input of at most two rows: said
             // with the shape's constants, so that a shape never compiles the row kinds it cannot run (NativeAOT keeps every
             // instantiation it can reach: for MobileNet's shapes that was a third of these kernels' code).
-            if (top && bottom) Blocks<TShape, AllRows>(level, input, output, w, bias, outY);
-            else if (top) Blocks<TShape, NoBottomRow>(level, input, output, w, bias, outY);
-            else if (TShape.PadTop > 0 && bottom) Blocks<TShape, NoTopRow>(level, input, output, w, bias, outY);
-            else if (TShape.PadTop > 0 && TShape.InH <= 2) Blocks<TShape, MiddleRowOnly>(level, input, output, w, bias, outY);
+            if (top && bottom) Blocks<TShape, AllRows>(level, input, output, w, bias, pad, outY);
+            else if (top) Blocks<TShape, NoBottomRow>(level, input, output, w, bias, pad, outY);
+            else if (TShape.PadTop > 0 && bottom) Blocks<TShape, NoTopRow>(level, input, output, w, bias, pad, outY);
+            else if (TShape.PadTop > 0 && TShape.InH <= 2) Blocks<TShape, MiddleRowOnly>(level, input, output, w, bias, pad, outY);
             else ThrowImpossibleRow(outY);
         }
     }
@@ -85,27 +94,28 @@ public static unsafe class QDepthwiseKernels
         throw new InvalidOperationException($"depthwise output row {outY}: its window misses rows that the shape's padding cannot explain");
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Blocks<TShape, TRows>(int level, byte* input, byte* output, short* w, int* bias, int outY)
+    private static void Blocks<TShape, TRows>(int level, byte* input, byte* output, short* w, int* bias, byte* pad, int outY)
         where TShape : struct, IQDepthwiseShape where TRows : struct, IRows
     {
         int channels = TShape.Channels;
         int c16 = Has512 && level >= 3 ? channels / 16 * 16 : 0;
         int c8 = Has256 && level >= 2 ? c16 + (channels - c16) / 8 * 8 : c16;
         int c4 = Has128 && level >= 1 ? c8 + (channels - c8) / 4 * 4 : c8;
-        if (c16 > 0) Row<Q32x16, Vector512<int>, TShape, TRows>(input, output, w, bias, outY, 0, c16);
-        if (c8 > c16) Row<Q32x8, Vector256<int>, TShape, TRows>(input, output, w, bias, outY, c16, c8);
-        if (c4 > c8) Row<Q32x4, Vector128<int>, TShape, TRows>(input, output, w, bias, outY, c8, c4);
-        if (channels > c4) Row<Q32x1, int, TShape, TRows>(input, output, w, bias, outY, c4, channels);
+        if (c16 > 0) Row<Q32x16, Vector512<int>, TShape, TRows>(input, output, w, bias, pad, outY, 0, c16);
+        if (c8 > c16) Row<Q32x8, Vector256<int>, TShape, TRows>(input, output, w, bias, pad, outY, c16, c8);
+        if (c4 > c8) Row<Q32x4, Vector128<int>, TShape, TRows>(input, output, w, bias, pad, outY, c8, c4);
+        if (channels > c4) Row<Q32x1, int, TShape, TRows>(input, output, w, bias, pad, outY, c4, channels);
     }
 
     /// <summary>One output row, channels <c>[cBegin, cEnd)</c>: on x64 at stride 1 with SAME padding, row-pair groups over the
-    /// whole row (<see cref="WholeRowPairs"/>); otherwise border pixels, interior groups of 8 and 4, the tail. The
+    /// whole row (<see cref="RowPairs"/>; <paramref name="pad"/> is the x_zp column); otherwise border pixels, interior
+    /// groups of 8 and 4, the tail. The
     /// groups are methods of their own: with all of it in one method the JIT's inlining budget runs out and the per-vector
     /// helpers are called with vectors on the stack (3–15× slower). Inside a group each accumulator is requantized and
     /// stored straight from its register (an earlier form spilled the group to the stack and requantized it in a call of
     /// its own: 1–9 % slower by kernel and width).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Row<TSimd, TVec, TShape, TRows>(byte* input, byte* output, short* w, int* bias, int outY, int cBegin, int cEnd)
+    private static void Row<TSimd, TVec, TShape, TRows>(byte* input, byte* output, short* w, int* bias, byte* pad, int outY, int cBegin, int cEnd)
         where TSimd : struct, IQSimd<TVec> where TVec : struct where TShape : struct, IQDepthwiseShape where TRows : struct, IRows
     {
         int C = TShape.Channels, S = TShape.Stride, inW = TShape.InW, outW = TShape.OutW;
@@ -115,29 +125,19 @@ public static unsafe class QDepthwiseKernels
         int firstInterior = (TShape.PadLeft + S - 1) / S;
         int lastInterior = Math.Min(outW - 1, (inW - 3 + TShape.PadLeft) / S);
         int outX = 0;
-        if (RowPairs<TVec, TShape, TRows>() && WholeRowPairs<TShape>())
+        if (RowPairs<TVec, TShape, TRows>())
         {
             // The whole row in groups, the border pixels too: a window column left of the image or right of it is read from
-            // a column of x_zp (what the fold into the bias makes a padding tap contribute: nothing), and the last group
+            // the column of x_zp (what the fold into the bias makes a padding tap contribute: nothing), and the last group
             // overlaps the one before it (recomputing the same bytes).
-            byte* pad = stackalloc byte[3 * C];
-            new Span<byte>(pad, 3 * C).Fill((byte)TShape.InputZeroPoint);
-            if (typeof(TVec) == typeof(Vector512<int>) && outW >= 8) outX = RowPairs8<TSimd, TVec, TShape, TRows>(r0, o, w, bias, pad, 0, outW, cBegin, cEnd);
-            RowPairs4<TSimd, TVec, TShape, TRows>(r0, o, w, bias, pad, outX, outW, cBegin, cEnd);
+            if (typeof(TVec) == typeof(Vector512<int>) && outW >= 8) outX = RowPairs8<TSimd, TVec, TShape, TRows>(r0, o, w, bias, pad, cBegin, cEnd);
+            RowPairs4<TSimd, TVec, TShape, TRows>(r0, o, w, bias, pad, outX, cBegin, cEnd);
             return;
         }
         for (; outX < firstInterior && outX < outW; outX++)
             PixelAllChannels<TSimd, TVec, TShape, TRows>(r0, o, w, bias, outX, cBegin, cEnd);
-        if (RowPairs<TVec, TShape, TRows>())
-        {
-            if (typeof(TVec) == typeof(Vector512<int>) && outX + 7 <= lastInterior) outX = RowPairs8<TSimd, TVec, TShape, TRows>(r0, o, w, bias, null, outX, lastInterior + 1, cBegin, cEnd);
-            if (outX + 3 <= lastInterior) outX = RowPairs4<TSimd, TVec, TShape, TRows>(r0, o, w, bias, null, outX, lastInterior + 1, cBegin, cEnd);
-        }
-        else
-        {
-            if (outX + 7 <= lastInterior) outX = Interior8<TSimd, TVec, TShape, TRows>(r0, o, w, bias, outX, lastInterior, cBegin, cEnd);
-            if (outX + 3 <= lastInterior) outX = Interior4<TSimd, TVec, TShape, TRows>(r0, o, w, bias, outX, lastInterior, cBegin, cEnd);
-        }
+        if (outX + 7 <= lastInterior) outX = Interior8<TSimd, TVec, TShape, TRows>(r0, o, w, bias, outX, lastInterior, cBegin, cEnd);
+        if (outX + 3 <= lastInterior) outX = Interior4<TSimd, TVec, TShape, TRows>(r0, o, w, bias, outX, lastInterior, cBegin, cEnd);
         for (; outX < outW; outX++)
             PixelAllChannels<TSimd, TVec, TShape, TRows>(r0, o, w, bias, outX, cBegin, cEnd);
     }
@@ -175,22 +175,24 @@ public static unsafe class QDepthwiseKernels
         return outX;
     }
 
-    /// <summary>Whether a row takes the row-pair groups (<see cref="RowPairs8"/>, <see cref="RowPairs4"/>): stride 1, at least
-    /// two of its window rows inside the image, an x64 vector width. On ARM64 the int32 multiply-add is one instruction (MLA)
-    /// and a pair costs three (SMULL, SMULL2, ADDP), so there the rows stay apart.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static bool RowPairs<TVec, TShape, TRows>() where TVec : struct where TShape : struct, IQDepthwiseShape where TRows : struct, IRows =>
-        TShape.Stride == 1 && (TRows.Top || TRows.Bottom) && Sse2.IsSupported && typeof(TVec) != typeof(int);
-
-    /// <summary>Whether the row-pair groups take the whole row, border pixels included (<see cref="Row"/>): TensorFlow SAME
-    /// padding at stride 1 (one column each side, as wide out as in) and at least one group of four. Then a group's first
-    /// window column is the only one that can lie left of the image, and its last the only one right of it.</summary>
+    /// <summary>Whether a layer's rows take the row-pair groups (<see cref="RowPairs8"/>, <see cref="RowPairs4"/>) over the whole
+    /// row, border pixels included: x64, TensorFlow SAME padding at stride 1 (one column each side, as wide out as in) and
+    /// at least one group of four. Then a group's first window column is the only one that can lie left of the image, and
+    /// its last the only one right of it. On ARM64 the int32 multiply-add is one instruction (MLA) and a pair costs three
+    /// (SMULL, SMULL2, ADDP), so there the rows stay apart.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static bool WholeRowPairs<TShape>() where TShape : struct, IQDepthwiseShape =>
-        TShape.Stride == 1 && TShape.PadLeft == 1 && TShape.OutW == TShape.InW && TShape.OutW >= 4;
+        TShape.Stride == 1 && TShape.PadLeft == 1 && TShape.OutW == TShape.InW && TShape.OutW >= 4 && Sse2.IsSupported;
+
+    /// <summary><see cref="WholeRowPairs"/> for one row kind and width: at least two of the window rows inside the image (two
+    /// to pair), vector lanes (the scalar channel tail keeps the per-pixel form).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool RowPairs<TVec, TShape, TRows>() where TVec : struct where TShape : struct, IQDepthwiseShape where TRows : struct, IRows =>
+        WholeRowPairs<TShape>() && (TRows.Top || TRows.Bottom) && typeof(TVec) != typeof(int);
 
     /// <summary>
-    /// Interior pixels eight at a time (AVX-512), the window's first two rows multiplied as int16 pairs: every input column
+    /// A row's pixels eight at a time from its start (AVX-512; returns the first pixel not done), the window's first two rows
+    /// multiplied as int16 pairs: every input column
     /// j of the group becomes one vector of pairs <c>(x[row 0][j], x[row 1][j])</c> (a shift and an or), which one pmaddwd
     /// multiplies by <c>(w'[0][kx], w'[1][kx])</c> for each of the up to three pixels that read it; row 2 is multiplied alone.
     /// Six pmaddwd + add per pixel and channel block instead of nine, for two extra instructions per column. In a row whose
@@ -200,19 +202,19 @@ public static unsafe class QDepthwiseKernels
     /// 8 accumulators + 6 weights + the bias + a pair, a row-2 vector and a product = 18 of AVX-512's 32 registers.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static int RowPairs8<TSimd, TVec, TShape, TRows>(byte* r0, byte* o, short* w, int* bias, byte* pad, int outX, int end, int cBegin, int cEnd)
+    private static int RowPairs8<TSimd, TVec, TShape, TRows>(byte* r0, byte* o, short* w, int* bias, byte* pad, int cBegin, int cEnd)
         where TSimd : struct, IQSimd<TVec> where TVec : struct where TShape : struct, IQDepthwiseShape where TRows : struct, IRows
     {
         int C = TShape.Channels, W = TSimd.Width;
         long rs = (long)TShape.InW * C;
-        int groups = (end - outX) / 8;
+        int groups = TShape.OutW / 8;
         for (int c = cBegin; c < cEnd; c += W)
         {
             short* k = w + c;
             PairWeights<TSimd, TVec, TShape, TRows>(k, bias + c, out TVec wp0, out TVec wp1, out TVec wp2, out TVec w20, out TVec w21, out TVec w22, out TVec vb);
             for (int g = 0; g < groups; g++)
             {
-                int x = outX + 8 * g;
+                int x = 8 * g;
                 byte* p = r0 + (long)x * C + c + (TRows.Top ? 0 : rs); // window column 0 of pixel x, the first row of the pair
                 byte* q = o + (long)x * C + c;
                 EdgeColumns<TShape>(x, 8, p, rs, pad + c, out byte* p0, out long rs0, out byte* pLast, out long rsLast);
@@ -233,21 +235,21 @@ public static unsafe class QDepthwiseKernels
                 TSimd.StoreRequantized<TShape>(a6, q + 6 * C); TSimd.StoreRequantized<TShape>(a7, q + 7 * C);
             }
         }
-        return outX + 8 * groups;
+        return 8 * groups;
     }
 
-    /// <summary><see cref="RowPairs8"/> four pixels at a time, from <paramref name="outX"/> to <paramref name="end"/>: the rest
-    /// of an AVX-512 row, and every pixel of the row on AVX2 and SSE (16 registers: 4 accumulators + 6 weights + the bias + 3
-    /// temporaries). When fewer than four are left, one more group ends at <paramref name="end"/>, overlapping the pixels
-    /// before (recomputing the same bytes), if the range holds four; returns the first pixel not done.</summary>
+    /// <summary><see cref="RowPairs8"/> four pixels at a time, from <paramref name="outX"/> to the end of the row: the rest of
+    /// an AVX-512 row, and every pixel of the row on AVX2 and SSE (16 registers: 4 accumulators + 6 weights + the bias + 3
+    /// temporaries). When fewer than four are left, one more group ends at the row's end, overlapping the pixels before
+    /// (recomputing the same bytes; a row holds at least four, <see cref="WholeRowPairs"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static int RowPairs4<TSimd, TVec, TShape, TRows>(byte* r0, byte* o, short* w, int* bias, byte* pad, int outX, int end, int cBegin, int cEnd)
+    private static void RowPairs4<TSimd, TVec, TShape, TRows>(byte* r0, byte* o, short* w, int* bias, byte* pad, int outX, int cBegin, int cEnd)
         where TSimd : struct, IQSimd<TVec> where TVec : struct where TShape : struct, IQDepthwiseShape where TRows : struct, IRows
     {
-        int C = TShape.Channels, W = TSimd.Width;
+        int C = TShape.Channels, W = TSimd.Width, end = TShape.OutW;
         long rs = (long)TShape.InW * C;
         int groups = (end - outX) / 4;
-        bool overlap = (end - outX) % 4 != 0 && end >= 4 && pad != null; // whole rows only: an interior range may not start at 0
+        bool overlap = (end - outX) % 4 != 0;
         for (int c = cBegin; c < cEnd; c += W)
         {
             short* k = w + c;
@@ -269,18 +271,17 @@ public static unsafe class QDepthwiseKernels
                 TSimd.StoreRequantized<TShape>(a2, q + 2 * C); TSimd.StoreRequantized<TShape>(a3, q + 3 * C);
             }
         }
-        return overlap ? end : outX + 4 * groups;
     }
 
     /// <summary>Where a group of <paramref name="size"/> pixels from <paramref name="x"/> reads its first and last window
     /// columns (<c>x − 1</c> and <c>x + size</c> of the image): from the row (at <paramref name="p"/>, rows
     /// <paramref name="rs"/> apart), or, when the column is padding, from the x_zp column <paramref name="pad"/> (rows C apart;
-    /// only in whole rows, <see cref="WholeRowPairs"/>, where no other column can be padding).</summary>
+    /// in the whole rows of <see cref="WholeRowPairs"/> no other column can be padding).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void EdgeColumns<TShape>(int x, int size, byte* p, long rs, byte* pad, out byte* p0, out long rs0, out byte* pLast, out long rsLast)
         where TShape : struct, IQDepthwiseShape
     {
-        bool left = WholeRowPairs<TShape>() && x == 0, right = WholeRowPairs<TShape>() && x + size == TShape.InW;
+        bool left = x == 0, right = x + size == TShape.InW;
         p0 = left ? pad : p; rs0 = left ? TShape.Channels : rs;
         pLast = right ? pad : p + (size + 1) * TShape.Channels; rsLast = right ? TShape.Channels : rs;
     }
