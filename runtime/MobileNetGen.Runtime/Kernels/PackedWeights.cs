@@ -6,27 +6,18 @@ using MobileNetGen.Model;
 namespace MobileNetGen.Runtime.Kernels;
 
 /// <summary>
-/// The packed weights every instance of a generated classifier shares: 64-byte-aligned native memory, filled once per
+/// The packed weights every instance of a generated classifier shares: 64-byte-aligned native memory (on 2 MiB pages where
+/// Linux gives them: <see cref="LargePages"/>), filled once per
 /// process by the generated <c>Weights.Load</c> from the embedded weights file (<see cref="WeightsFile"/>) through the
 /// packing routines of <see cref="WeightPacking"/>, and kept for the life of the process.
 /// </summary>
 public static unsafe class PackedWeights
 {
     /// <summary>Allocates the aligned, zeroed block of <paramref name="totalBytes"/> bytes of an integer network's packed weights (kept for the process).</summary>
-    public static byte* AllocateBytes(long totalBytes)
-    {
-        var p = (byte*)NativeMemory.AlignedAlloc((nuint)totalBytes, 64);
-        NativeMemory.Clear(p, (nuint)totalBytes);
-        return p;
-    }
+    public static byte* AllocateBytes(long totalBytes) => (byte*)LargePages.AllocateZeroed(totalBytes);
 
     /// <summary>Allocates the aligned, zeroed block for <paramref name="totalFloats"/> floats (never freed: weights live for the process).</summary>
-    public static float* Allocate(long totalFloats)
-    {
-        var p = (float*)NativeMemory.AlignedAlloc((nuint)(totalFloats * sizeof(float)), 64);
-        NativeMemory.Clear(p, (nuint)(totalFloats * sizeof(float)));
-        return p;
-    }
+    public static float* Allocate(long totalFloats) => (float*)LargePages.AllocateZeroed(totalFloats * sizeof(float));
 }
 
 /// <summary>
