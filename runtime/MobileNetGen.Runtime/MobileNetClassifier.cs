@@ -48,8 +48,7 @@ public abstract unsafe class MobileNetClassifier : IDisposable
         long[] sizes = { activationElements, activationElements, input, info.NumClasses, info.NumClasses, info.FeatureSize };
         long total = 0;
         foreach (long s in sizes) total += Round(s);
-        _workspace = (float*)NativeMemory.AlignedAlloc((nuint)(total * sizeof(float)), Alignment);
-        new Span<float>(_workspace, checked((int)total)).Clear();
+        _workspace = (float*)LargePages.AllocateZeroed(total * sizeof(float));
         float* p = _workspace;
         _bufferA = p; p += Round(sizes[0]);
         _bufferB = p; p += Round(sizes[1]);

@@ -61,8 +61,7 @@ public abstract unsafe class MobileNetDetector : IDisposable
         _boxesOffset = boxesOffset;
         _scoresOffset = scoresOffset;
         long image = ((long)InputLength + 63) & ~63L;
-        _workspace = (byte*)NativeMemory.AlignedAlloc((nuint)(workspaceBytes + image), 64);
-        NativeMemory.Clear(_workspace, (nuint)(workspaceBytes + image));
+        _workspace = (byte*)LargePages.AllocateZeroed(workspaceBytes + image);
         _image = _workspace + workspaceBytes;
         _runner = new LayerRunner(threads);
         WorkspaceBytes = workspaceBytes + image;

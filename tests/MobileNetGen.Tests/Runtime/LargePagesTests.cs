@@ -54,6 +54,19 @@ public unsafe class LargePagesTests
     }
 
     [TransparentHugePagesFact]
+    public void BlockFromOneMiBTakesAWholeLargePage()
+    {
+        byte* p = (byte*)LargePages.AllocateZeroed(LargePages.MinBytes);
+        try
+        {
+            Assert.Equal(LargePageAdvice.Advised, LargePages.LastAdvice);
+            Assert.Equal(0, (long)p % LargePages.PageBytes);
+            new Span<byte>(p, (int)LargePages.PageBytes).Fill(1); // the whole page is the block's (rounded up)
+        }
+        finally { NativeMemory.AlignedFree(p); }
+    }
+
+    [TransparentHugePagesFact]
     public void GeneratedWeightsAreOnHugePages()
     {
         // A generated classifier's packed weights (0.75_224: 2.6 M floats, 10 MiB) come from LargePages, packed at the
