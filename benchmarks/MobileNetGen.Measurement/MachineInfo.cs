@@ -10,7 +10,7 @@ namespace MobileNetGen.Measurement;
 /// say which core it is (a virtual machine's "AMD EPYC" may be Zen 1, 3, 4 or 5), else empty.</param>
 /// <param name="LoadAverage">1-minute load average at the start (Linux /proc/loadavg), else null: timings on a loaded machine are noisy.</param>
 /// <param name="HugePages">Linux's transparent huge page policy (always, madvise or never), else null: with always or madvise
-/// the packed weights are on 2 MiB pages (<see cref="MobileNetGen.Runtime.Kernels.LargePages"/>).</param>
+/// the packed weights and the workspaces are on 2 MiB pages (<see cref="MobileNetGen.Runtime.Kernels.LargePages"/>).</param>
 public sealed record MachineInfo(
     int ProcessorCount,
     string Architecture,

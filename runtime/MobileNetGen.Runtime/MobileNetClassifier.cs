@@ -22,7 +22,6 @@ namespace MobileNetGen.Runtime;
 /// </remarks>
 public abstract unsafe class MobileNetClassifier : IDisposable
 {
-    private const int Alignment = 64;
     private readonly float* _workspace;
     private readonly float* _bufferA, _bufferB, _input, _logits, _probabilities, _embeddings;
     private readonly int[] _topIndices;

@@ -14,7 +14,7 @@ namespace MobileNetGen.Runtime.Kernels;
 /// last pointwise layer pair and the logits). On 4 KiB pages each such panel of 128 KiB crosses 32 pages, the hardware
 /// prefetchers stop at every page boundary and the 17 MiB of a 1.0 network need more TLB entries than the core has.
 /// Measured alone (Zen 4, family 25 model 17; 16 × 1024 → 1024 pointwise, caches flushed by a 64 MiB walk before each
-/// run): 2 MiB pages took 0.80–0.85× the time of 4 KiB ones. From 1 MiB, so that the α = 0.25 networks' 1.9 MiB of
+/// run): 2 MiB pages took 0.77–0.85× the time of 4 KiB ones. From 1 MiB, so that the α = 0.25 networks' 1.9 MiB of
 /// weights and their activations are on large pages too: whole inferences with the caches flushed before each, three
 /// rounds alternating with the 2 MiB threshold and weights only: 0.25_128 0.91–0.93×, 0.25_224 0.95–0.97×.
 /// </remarks>
@@ -40,31 +40,26 @@ public static unsafe class LargePages
         bool large = OperatingSystem.IsLinux() && bytes >= MinBytes;
         long size = large ? (bytes + PageBytes - 1) / PageBytes * PageBytes : bytes;
         void* p = NativeMemory.AlignedAlloc((nuint)Math.Max(size, 1), large ? (nuint)PageBytes : 64);
-        if (large) LastAdvice = Advise(p, size);
+        LargePageAdvice advice = large ? Madvise(p, size, MadvHugePage) : LargePageAdvice.NotAsked;
+        if (large) LastAdvice = advice;
         NativeMemory.Clear(p, (nuint)size); // first touch: after the advice, so the faults take large pages
         // A block the allocator had handed out before (glibc reuses freed memory in its arenas once its mmap threshold has
         // grown) is already backed by 4 KiB pages, which the faults above do not replace: collapse it into large pages now
         // (Linux 6.1+; older kernels refuse, and the block keeps its small pages).
-        if (LastAdvice == LargePageAdvice.Advised && large) Collapse(p, size);
+        if (advice == LargePageAdvice.Advised) Madvise(p, size, MadvCollapse);
         return p;
     }
 
-    private static LargePageAdvice Advise(void* p, long size)
+    private static LargePageAdvice Madvise(void* p, long size, int advice)
     {
         try
         {
-            return madvise((nint)p, (nuint)size, MadvHugePage) == 0 ? LargePageAdvice.Advised : LargePageAdvice.Refused;
+            return madvise((nint)p, (nuint)size, advice) == 0 ? LargePageAdvice.Advised : LargePageAdvice.Refused;
         }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
         {
             return LargePageAdvice.Unavailable; // no libc by that name (a static or exotic runtime): ordinary pages
         }
-    }
-
-    private static void Collapse(void* p, long size)
-    {
-        try { _ = madvise((nint)p, (nuint)size, MadvCollapse); }
-        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { }
     }
 
     [DllImport("libc", EntryPoint = "madvise", ExactSpelling = true)]

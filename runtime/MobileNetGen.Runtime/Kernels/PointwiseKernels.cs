@@ -44,15 +44,16 @@ public static unsafe class PointwiseKernels
     // to Math.Clamp for every non-NaN value, and the sums are never NaN).
 
     /// <summary>
-    /// A software prefetch (to L2) of a line of the next pair of weight panels. The weights of the last layers come from
+    /// A software prefetch (to L2) of a line of the next weight panels (the next pair on AVX-512, the next panel on AVX2).
+    /// The weights of the last layers come from
     /// DRAM at every inference (1.0_128: 2 and 4 MiB for 16 pixels each), and the first tile of a pair used to wait for
     /// all of its 128 KiB; spread over the pair before, the stream overlaps the multiply-adds. Prefetches never fault, so
     /// the lines past the last panel are harmless. Measured alone (Zen 4, family 25 model 17; 16 × 1024 → 1024, caches
-    /// flushed by a 64 MiB walk before each run, weights on 2 MiB pages): 0.78–0.89× the time; without large pages it gave
-    /// nothing, and prefetching to L1 (prefetcht0) was slower.
+    /// flushed by a 64 MiB walk before each run, weights on 2 MiB pages): 0.88–0.89× the time (best of 37 runs; 0.78–0.86×
+    /// their mean); without large pages it gave nothing, and prefetching to L1 (prefetcht0) was slower.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void PrefetchNextPair(float* line)
+    private static void PrefetchNextPanels(float* line)
     {
         if (System.Runtime.Intrinsics.X86.Sse.IsSupported) System.Runtime.Intrinsics.X86.Sse.Prefetch1(line);
     }
@@ -78,11 +79,11 @@ public static unsafe class PointwiseKernels
                                  vacc30 = vacc00, vacc31 = vacc01, vacc40 = vacc00, vacc41 = vacc01, vacc50 = vacc00, vacc51 = vacc01;
                 float* wk = w0;
                 // The first two tiles pull the next pair of panels towards L2, a line per input channel (the pair is
-                // 2·cin lines); later tiles touch their own panel's line, already in cache (see PrefetchNextPair).
+                // 2·cin lines); later tiles touch their own panel's line, already in cache (see PrefetchNextPanels).
                 float* pk = t < 2 * MR ? w0 + (2 + t / MR) * panelFloats : w0;
                 for (float* ak = a, end = a + cin; ak < end; ak++, wk += PanelWidth, pk += PanelWidth)
                 {
-                    PrefetchNextPair(pk);
+                    PrefetchNextPanels(pk);
                     var vw0 = Vector512.Load(wk);
                     var vw1 = Vector512.Load(wk + panelFloats);
                     var va = Vector512.Create(ak[0]);
@@ -179,10 +180,10 @@ public static unsafe class PointwiseKernels
                 Vector256<float> vacc10 = vacc00, vacc11 = vacc01, vacc20 = vacc00, vacc21 = vacc01,
                                  vacc30 = vacc00, vacc31 = vacc01, vacc40 = vacc00, vacc41 = vacc01, vacc50 = vacc00, vacc51 = vacc01;
                 float* wk = w;
-                float* pk = t < MR ? w + (long)cin * PanelWidth : w; // the first tile pulls in the next panel (PrefetchNextPair)
+                float* pk = t < MR ? w + (long)cin * PanelWidth : w; // the first tile pulls in the next panel (PrefetchNextPanels)
                 for (float* ak = a, end = a + cin; ak < end; ak++, wk += PanelWidth, pk += PanelWidth)
                 {
-                    PrefetchNextPair(pk);
+                    PrefetchNextPanels(pk);
                     var vw0 = Vector256.Load(wk);
                     var vw1 = Vector256.Load(wk + 8);
                     var va = Vector256.Create(ak[0]);
