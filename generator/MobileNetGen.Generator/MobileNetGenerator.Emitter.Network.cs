@@ -152,7 +152,7 @@ namespace MobileNetGen.Generator
                 {
                     features = "features";
                     w.Line("float* features;");
-                    w.Line("if (runner.Threads == 1)");
+                    w.Line("if (runner.TakeAlone()) // one thread, or several when the caller alone has lately been the faster");
                     w.Open();
                     w.Line($"runner.RunHere(&RunStep, {one.Steps.Count}, input, bufferA, bufferB, path); // one thread: layers 0-{convs - 1} in {one.Steps.Count} steps, fused pairs as one");
                     w.Line($"features = {BufferName(one.Result)};");

@@ -58,7 +58,7 @@ public abstract unsafe class MobileNetClassifier : IDisposable
         _topIndices = new int[info.NumClasses];
         _numberedLabels = new string[info.NumClasses];
         WorkspaceBytes = total * sizeof(float);
-        _runner = new LayerRunner(threads);
+        _runner = new LayerRunner(threads, options?.AdaptiveThreads ?? true);
 
         static long Round(long n) => (n + 15) & ~15L; // keep every buffer 64-byte aligned
     }
@@ -70,6 +70,12 @@ public abstract unsafe class MobileNetClassifier : IDisposable
 
     /// <summary>Threads one inference is split across (1: the calling thread only).</summary>
     public int Threads => _runner.Threads;
+
+    /// <summary>With several threads and <see cref="MobileNetOptions.AdaptiveThreads"/>: the inferences split across them
+    /// and those run on the calling thread alone (it had lately been the faster, or was being checked again), so far.</summary>
+    public long InferencesSplit => _runner.InferencesSplit;
+    /// <inheritdoc cref="InferencesSplit"/>
+    public long InferencesAlone => _runner.InferencesAlone;
 
     /// <summary>How images are scaled to the input size (TF-slim's TF1 bilinear unless the options said otherwise).</summary>
     public ResizeMethod Resize { get; }

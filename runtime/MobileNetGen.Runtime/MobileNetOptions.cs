@@ -13,6 +13,12 @@ public sealed class MobileNetOptions
     /// persistent workers; results are bit-identical for any count.</summary>
     public int Threads { get; init; }
 
+    /// <summary>With <see cref="Threads"/> above 1 (default true): time the inferences, and run one on the calling thread
+    /// alone when that has lately been the faster: a virtual machine whose host takes the other vCPUs, or a machine busy
+    /// with other work. The split is tried again now and then and comes back when it wins. The results are bit-identical
+    /// either way. false: always split.</summary>
+    public bool AdaptiveThreads { get; init; } = true;
+
     /// <summary>How images are scaled to the input size: TF-slim's TF1 bilinear (default) or antialiased (Pillow-like).</summary>
     public Imaging.ResizeMethod Resize { get; init; } = Imaging.ResizeMethod.TensorFlowBilinear;
 }

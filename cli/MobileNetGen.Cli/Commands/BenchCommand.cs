@@ -95,7 +95,14 @@ public static class BenchCommand
         /// the engine after ONNX Runtime or the float classifier starts colder: 2–3 % on the smallest networks).</summary>
         public LatencyStats? OneThread { get; init; }
         public LatencyStats? Paired { get; init; }
+        /// <summary>With more than one thread: the share of the N-thread classifier's inferences (warm-up included) that it
+        /// ran on the calling thread alone, because that had lately been the faster (<c>MobileNetOptions.AdaptiveThreads</c>)
+        /// or to check that again.</summary>
+        public double? AloneShare { get; init; }
     }
+
+    private static double? AloneShare(MobileNetClassifier c, int threads) =>
+        threads > 1 && c.InferencesSplit + c.InferencesAlone > 0 ? (double)c.InferencesAlone / (c.InferencesSplit + c.InferencesAlone) : null;
 
     /// <summary>A uint8 network: integer MobileNetGen, integer ONNX Runtime (QLinearConv) and our float variant, interleaved.</summary>
     private static Measurement MeasureQuantized(VariantEntry entry, int threads, int iterations, int warmup, bool onnx, Action? onRun)
@@ -136,7 +143,7 @@ public static class BenchCommand
         return new Measurement(entry, stats[0], ort != null ? stats[^1] : null, threads, null)
         {
             FloatEntry = floatEntry, Float = floatClassifier != null ? stats[1] : null, LogitsDiffering = differing, LogitsMaxDifference = maxDifference,
-            Paired = pair?[0], OneThread = pair?[1],
+            Paired = pair?[0], OneThread = pair?[1], AloneShare = AloneShare(classifier, threads),
         };
     }
 
@@ -161,7 +168,7 @@ public static class BenchCommand
             // Nothing else runs: the N-thread and one-thread runs alternate in one loop, which is the pair itself.
             var both = LatencyMeter.MeasureInterleaved(new[] { runMng, runSingle }, warmup, iterations, onRun);
             for (int i = 0; i < iterations; i++) onRun?.Invoke(); // no second loop: the progress counts one per variant
-            return new Measurement(entry, both[0], null, threads, null) { Paired = both[0], OneThread = both[1] };
+            return new Measurement(entry, both[0], null, threads, null) { Paired = both[0], OneThread = both[1], AloneShare = AloneShare(classifier, threads) };
         }
 
         using var ort = OnnxBaseline.OnnxBaseline.FromWeights(CanonicalWeightsSource.For(entry), threads);
@@ -181,7 +188,7 @@ public static class BenchCommand
         }
         var stats = LatencyMeter.MeasureInterleaved(new[] { runMng, runOrt }, warmup, iterations, onRun);
         var pair = runSingle != null ? LatencyMeter.MeasureInterleaved(new[] { runMng, runSingle }, warmup, iterations, onRun) : null;
-        return new Measurement(entry, stats[0], stats[1], threads, diff) { Paired = pair?[0], OneThread = pair?[1] };
+        return new Measurement(entry, stats[0], stats[1], threads, diff) { Paired = pair?[0], OneThread = pair?[1], AloneShare = AloneShare(classifier, threads) };
     }
 
     public static int Execute(CliContext ctx, string variantsText, int threads, int iterations, int warmup, bool json, bool noOnnx)
@@ -208,7 +215,7 @@ public static class BenchCommand
                 string name = m.Entry.ShortName;
                 string weights = m.Entry.Info.WeightsKindName;
                 bool integer = m.Entry.Info.Quantized;
-                rows.Add(Row(name, EngineMobileNetGen, m.Threads, m.MobileNetGen, m.Entry.Info.Macs, weights, peak, machine, integer, intPeak, ours: true));
+                rows.Add(Row(name, EngineMobileNetGen, m.Threads, m.MobileNetGen, m.Entry.Info.Macs, weights, peak, machine, integer, intPeak, ours: true) with { AloneShare = m.AloneShare is double a ? Math.Round(a, 3) : null });
                 if (m.OnnxRuntime is { } o) rows.Add(Row(name, EngineOnnxRuntime, m.Threads, o, m.Entry.Info.Macs, weights, peak, machine, integer, intPeak, ours: false));
                 if (m.OneThread is { } one) rows.Add(Row(name, EngineMobileNetGenOneThread, 1, one, m.Entry.Info.Macs, weights, peak, machine, integer, intPeak, ours: true));
                 if (m.Paired is { } paired) rows.Add(Row(name, EngineMobileNetGenPaired, m.Threads, paired, m.Entry.Info.Macs, weights, peak, machine, integer, intPeak, ours: true));
@@ -245,7 +252,8 @@ public static class BenchCommand
              .AddColumn(new TableColumn("alloc B/inf.").RightAligned());
         if (threads > 1)
             table.AddColumn(new TableColumn("MobileNetGen 1 thread ms\nmedian (p10–p90)").RightAligned())
-                 .AddColumn(new TableColumn($"{threads} threads /\n1 thread").RightAligned());
+                 .AddColumn(new TableColumn($"{threads} threads /\n1 thread").RightAligned())
+                 .AddColumn(new TableColumn("alone").RightAligned());
         foreach (var m in results.Where(m => !m.Entry.Info.Quantized))
         {
             var s = m.MobileNetGen;
@@ -275,7 +283,7 @@ public static class BenchCommand
             if (!noOnnx) c.WriteLine("ratio = MobileNetGen median / ONNX Runtime median (below 1: MobileNetGen is faster).");
             c.WriteLine("GFLOP/s = 2 × MACs / MobileNetGen median; % of peak = GFLOP/s / (FMA peak × threads). alloc = managed bytes per MobileNetGen inference on the calling thread (GC.GetAllocatedBytesForCurrentThread;" +
                 " the worker threads of --threads > 1 are shown allocation-free by the test suite)." +
-                (threads > 1 ? $" {threads} threads / 1 thread: MobileNetGen on {threads} threads against the same classifier on one, the two alternating in a loop of their own after the one above (nothing between them evicts their caches)." : ""));
+                (threads > 1 ? $" {threads} threads / 1 thread: MobileNetGen on {threads} threads against the same classifier on one, the two alternating in a loop of their own after the one above (nothing between them evicts their caches)." + AloneNote : ""));
         }
         if (results.Any(m => m.Entry.Info.Weights == WeightsKind.Synthetic))
             c.MarkupLine("[bold red]SYNTHETIC[/] weights (α = 1.0): stand-ins with the real shapes, so the speed is real; they classify nothing.");
@@ -302,7 +310,8 @@ public static class BenchCommand
         table.AddColumn(new TableColumn("alloc B/inf.").RightAligned());
         if (threads > 1)
             table.AddColumn(new TableColumn("MobileNetGen int 1 thread ms\nmedian (p10–p90)").RightAligned())
-                 .AddColumn(new TableColumn($"{threads} threads /\n1 thread").RightAligned());
+                 .AddColumn(new TableColumn($"{threads} threads /\n1 thread").RightAligned())
+                 .AddColumn(new TableColumn("alone").RightAligned());
         foreach (var m in results)
         {
             var s = m.MobileNetGen;
@@ -330,8 +339,11 @@ public static class BenchCommand
                     (peak.GflopsPerCore > 0 && intPeak.GopsPerCore > 0
                         ? string.Create(inv, $" FMA peak / integer MAC peak = {peak.GflopsPerCore / intPeak.GopsPerCore:0.00}: the lowest int / float a network of equal MACs could reach on this core, every layer at its peak.")
                         : "") +
-                    (threads > 1 ? $" {threads} threads / 1 thread: the integer network on {threads} threads and on one, alternating in a loop of their own." : ""));
+                    (threads > 1 ? $" {threads} threads / 1 thread: the integer network on {threads} threads and on one, alternating in a loop of their own." + AloneNote : ""));
     }
+
+    private const string AloneNote = " alone: the share of the several-thread classifier's inferences that it ran on the calling thread alone, because that had lately" +
+        " been the faster (AdaptiveThreads; a host taking the other vCPUs) or to check again (one in 32 while the split wins, alternately over the first 6).";
 
     /// <summary>The one-thread columns of a row when <paramref name="threads"/> is above 1.</summary>
     private static void AddOneThreadCells(List<string> cells, Measurement m, int threads)
@@ -339,6 +351,7 @@ public static class BenchCommand
         if (threads <= 1) return;
         cells.Add(m.OneThread is { } one ? Ms(one) : "");
         cells.Add(m.OneThread is { } one2 && m.Paired is { } paired ? (paired.MedianMs / one2.MedianMs).ToString("0.00", CultureInfo.InvariantCulture) + "×" : "");
+        cells.Add(m.AloneShare is double a ? (100 * a).ToString("0", CultureInfo.InvariantCulture) + " %" : "");
     }
 
     private static List<Measurement> MeasureAll(CliContext ctx, List<VariantEntry> entries, int threads, int iterations, int warmup, bool onnx) =>

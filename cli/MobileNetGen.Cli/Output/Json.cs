@@ -95,6 +95,8 @@ public sealed record VariantJson(
 /// the integer multiply-accumulate instructions of our pointwise kernels (<paramref name="IntegerPeakInstructions"/>, measured
 /// in the same run; null when no uint8 network was measured) and <paramref name="PercentOfIntegerPeak"/> our integer
 /// network's GOP/s against it times the threads (null for float rows and for ONNX Runtime, whose instructions differ).
+/// <paramref name="AloneShare"/>: on our several-thread row, the share of the classifier's inferences it ran on the calling
+/// thread alone (<c>MobileNetOptions.AdaptiveThreads</c>: that had lately been the faster, or was being checked again).
 /// </summary>
 public sealed record BenchJson(
     string Variant,
@@ -114,7 +116,8 @@ public sealed record BenchJson(
     string Cpu,
     double? IntegerPeakGops,
     string? IntegerPeakInstructions,
-    double? PercentOfIntegerPeak);
+    double? PercentOfIntegerPeak,
+    double? AloneShare = null);
 
 /// <summary>One step of <c>profile --json</c>: <paramref name="Gops"/> is 2 × MACs / median (GFLOP/s for float networks),
 /// <paramref name="PercentOfPeak"/> its share of the peak of the threads used: the FMA peak for float networks, the integer

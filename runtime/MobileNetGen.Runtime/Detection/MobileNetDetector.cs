@@ -63,7 +63,7 @@ public abstract unsafe class MobileNetDetector : IDisposable
         long image = ((long)InputLength + 63) & ~63L;
         _workspace = (byte*)LargePages.AllocateZeroed(workspaceBytes + image);
         _image = _workspace + workspaceBytes;
-        _runner = new LayerRunner(threads);
+        _runner = new LayerRunner(threads, options?.AdaptiveThreads ?? true);
         WorkspaceBytes = workspaceBytes + image;
     }
 
@@ -71,6 +71,10 @@ public abstract unsafe class MobileNetDetector : IDisposable
     public DetectorQuantization Quantization { get; }
     public SimdPath SimdPath { get; }
     public int Threads => _runner.Threads;
+    /// <inheritdoc cref="MobileNetClassifier.InferencesSplit"/>
+    public long InferencesSplit => _runner.InferencesSplit;
+    /// <inheritdoc cref="MobileNetClassifier.InferencesSplit"/>
+    public long InferencesAlone => _runner.InferencesAlone;
     public long WorkspaceBytes { get; }
 
     /// <summary>The canonical weights file embedded in the detector's assembly (exactly the weights it runs), or null when the

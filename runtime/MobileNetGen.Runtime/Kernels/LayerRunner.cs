@@ -6,39 +6,56 @@ namespace MobileNetGen.Runtime.Kernels;
 /// <summary>
 /// Runs a generated network's convolution layers one after another, each split across a fixed set of threads: the
 /// calling thread and <c>threads − 1</c> persistent workers, started once with the classifier, take chunks of the layer
-/// (<see cref="ChunksPerThread"/> per thread) from a shared counter. A barrier separates layers (a layer reads the whole
-/// output of the one before), except inside a run of layers the planner marks to be run whole by the calling thread
-/// (too small to be worth splitting: <c>KernelContract.MinSplitMacs</c>). Nothing is allocated per inference, and since every chunk computes whole outputs in the
-/// kernels' fixed summation order, results are bit-identical for any thread count and any assignment of chunks.
+/// (<see cref="ChunksPerThread"/> per thread) from a shared counter. A layer starts when every chunk of the one before is
+/// done (it reads that layer's whole output), and a run of layers the planner marks to be run whole by the calling thread
+/// (too small to be worth splitting: <c>KernelContract.MinSplitMacs</c>) is run by it alone, with nothing between them.
+/// Nothing is allocated per inference, and since every chunk computes whole outputs in the kernels' fixed summation
+/// order, results are bit-identical for any thread count and any assignment of chunks.
 /// </summary>
 /// <remarks>
-/// Waiting is spin-then-block, with two budgets. Between the layers of one inference a thread spins for up to
-/// <see cref="LayerSpinMicroseconds"/> µs: the parts of a layer finish microseconds apart, while waking a blocked thread
-/// can cost a millisecond on a virtual machine, and once one thread sleeps, its lateness makes the other sleep at the next
-/// barrier, and so on (with System.Threading.Barrier, or a 200 µs spin, two threads ran 0.25_224 slower than one). Between
-/// inferences a worker spins for <see cref="IdleSpinMicroseconds"/> µs, then blocks until the next one.
-/// The workers reference only this object (never the classifier), so an undisposed classifier is still finalized and
-/// its finalizer stops them. Instances are driven by one classifier, which is itself not thread-safe.
+/// <para>Layers end on completion, not on arrival. No thread ever waits for another to reach a point: it waits only for a
+/// chunk that another thread has taken and not yet finished. A worker that is asleep between inferences, still waking, or
+/// on a vCPU the hypervisor has taken, holds up nothing: the caller starts the inference without it and does the chunks
+/// itself, and the worker joins at whatever layer is running when it gets there (it walks past the finished ones). So an
+/// inference on several threads is never held back by a thread that has no work in hand, and a late worker's lateness
+/// does not pass from layer to layer. (With an arrival barrier, a worker woken for each inference cost the caller its
+/// wake-up at the first layer: 0.25_224 ran slower on two threads than on one whenever the worker had gone to sleep.)</para>
+/// <para>Every counter carries the number of its inference (<c>job &lt;&lt; 32 | count</c>), and a chunk is taken with a
+/// compare-exchange on it, so a worker still walking the last inference can never take, or count, a chunk of the next.
+/// Waiting is spin-then-block, with two budgets: for a layer's last chunks a thread spins up to
+/// <see cref="LayerSpinMicroseconds"/> µs (they finish microseconds apart, while waking a blocked thread can cost a
+/// millisecond on a virtual machine); between inferences a worker spins <see cref="IdleSpinMicroseconds"/> µs, then blocks
+/// until the next one. The workers reference only this object (never the classifier), so an undisposed classifier is
+/// still finalized and its finalizer stops them. Instances are driven by one classifier, which is itself not thread-safe.</para>
 /// </remarks>
 public sealed unsafe class LayerRunner : IDisposable
 {
     /// <summary>The most threads a runner accepts.</summary>
     public const int MaxThreads = MobileNetGen.Model.KernelContract.MaxThreads;
 
-    /// <summary>How long a thread spins at a barrier between two layers before it blocks.</summary>
+    /// <summary>How long a thread spins for the last chunks of a layer before it blocks.</summary>
     public const int LayerSpinMicroseconds = 20_000;
 
     /// <summary>How long a worker spins waiting for the next inference before it blocks.</summary>
     public const int IdleSpinMicroseconds = 1_000;
 
+    /// <summary>How long a waiting thread spins without yielding its core, within either budget.</summary>
+    public const int PureSpinMicroseconds = 100;
+
     /// <summary>Chunks per thread each layer is cut into; threads take chunks from a shared counter, so a thread that
     /// starts late (woken from sleep) or runs slow (a busy core) does less, instead of everyone waiting for it.</summary>
     public const int ChunksPerThread = MobileNetGen.Model.KernelContract.ChunksPerThread;
 
-    private int[] _nextChunk = new int[32];
+    // Per layer l, on a cache line of its own: [l * Stride] the next chunk to take, [l * Stride + 1] the chunks done;
+    // both as job << 32 | count.
+    private const int Stride = 8;
+    private long[] _state = new long[32 * Stride];
 
-    private readonly SpinThenBlockBarrier? _barrier;
     private readonly Thread[] _workers;
+    private readonly object _sleep = new();
+    private int _sleepers;
+    private int _job; // the inference last published (read with Volatile.Read, moved with Interlocked)
+    private int _nudges; // bumped to wake idle workers with no job (Nudge)
     private delegate*<int, int, int, float*, float*, float*, SimdPath, void> _layer;
     private int _layerCount;
     private bool[]? _whole;
@@ -48,14 +65,20 @@ public sealed unsafe class LayerRunner : IDisposable
     private ExceptionDispatchInfo? _failure;
     private int _disposed;
 
-    public LayerRunner(int threads)
+    /// <summary>Tests only: called on a worker when it has seen a new inference and before it takes a chunk of it.</summary>
+    internal Action? WorkerStartingJob;
+
+    /// <summary>A runner of <paramref name="threads"/> threads, the caller's included. With <paramref name="adaptive"/> and
+    /// more than one thread, <see cref="Run(delegate*{int, int, int, float*, float*, float*, SimdPath, void}, int, bool[], float*, float*, float*, SimdPath)"/>
+    /// and <see cref="TakeAlone"/> run an inference on the calling thread alone when that has lately been the faster
+    /// (<see cref="ThreadChoice"/>).</summary>
+    public LayerRunner(int threads, bool adaptive = false)
     {
         if (threads < 1 || threads > MaxThreads)
             throw new ArgumentOutOfRangeException(nameof(threads), threads, $"threads must be in 1..{MaxThreads}");
         Threads = threads;
         _workers = new Thread[threads - 1];
-        if (threads == 1) return;
-        _barrier = new SpinThenBlockBarrier(threads);
+        if (adaptive && threads > 1) _choice = new ThreadChoice();
         for (int i = 0; i < _workers.Length; i++)
         {
             _workers[i] = new Thread(WorkerLoop) { IsBackground = true, Name = $"MobileNetGen worker {i + 1}" };
@@ -66,29 +89,80 @@ public sealed unsafe class LayerRunner : IDisposable
     /// <summary>Threads each layer is split across, the caller's included.</summary>
     public int Threads { get; }
 
+    /// <summary>Inferences this runner split across its threads, and ran on the calling thread alone because that had
+    /// lately been the faster (or to check it again), since it was made. Both 0 when it is not adaptive.</summary>
+    public long InferencesSplit => _choice?.SplitCount ?? 0;
+    public long InferencesAlone => _choice?.AloneCount ?? 0;
+
+    private readonly ThreadChoice? _choice;
+    private bool _pending, _pendingAlone;
+    private long _pendingStart;
+
+    /// <summary>
+    /// Decides how the next inference runs and starts timing it: true to run it on the calling thread alone (always with
+    /// one thread), false to split it. A network with a schedule of its own for one thread asks this first and calls
+    /// <see cref="RunHere(delegate*{int, int, int, float*, float*, float*, SimdPath, void}, int, float*, float*, float*, SimdPath)"/>
+    /// with it, or <c>Run</c> with the split layers; either call ends the timing. Profiling always splits.
+    /// </summary>
+    public bool TakeAlone()
+    {
+        if (_choice is null || _clock is not null) return _workers.Length == 0;
+        _pendingAlone = _choice.Next();
+        _pending = true;
+        _pendingStart = Stopwatch.GetTimestamp();
+        return _pendingAlone;
+    }
+
+    /// <summary>Ends the timing <see cref="TakeAlone"/> started, if any.</summary>
+    private void EndTiming(bool alone)
+    {
+        if (!_pending) return;
+        _pending = false;
+        _choice!.Record(alone, Stopwatch.GetTimestamp() - _pendingStart);
+        if (alone && _choice.SplitIsNext) Nudge();
+    }
+
+    /// <summary>Wakes the idle workers without a job: they spin their <see cref="IdleSpinMicroseconds"/> again, so the next
+    /// inference, a split after a run alone, does not pay for their waking up.</summary>
+    private void Nudge()
+    {
+        Interlocked.Increment(ref _nudges);
+        WakeSleepers();
+    }
+
     /// <summary>
     /// Runs layers <c>0 .. layerCount − 1</c> of <paramref name="layer"/> (the generated <c>RunLayer(layer, part, parts,
     /// input, bufferA, bufferB, path)</c>), each cut into <see cref="Threads"/> × <see cref="ChunksPerThread"/> chunks that
     /// the threads share, and returns when all are done. A layer marked in <paramref name="whole"/> (the planner's choice:
-    /// too small to be worth a barrier, <c>KernelContract.MinSplitMacs</c>) is run whole, as part 0 of 1, by the calling
-    /// thread, and a run of such layers has no barrier inside it: the workers wait at the barrier after it.
+    /// too small to be worth splitting, <c>KernelContract.MinSplitMacs</c>) is run whole, as part 0 of 1, by the calling
+    /// thread; the workers wait for the end of a run of such layers.
     /// </summary>
     public void Run(delegate*<int, int, int, float*, float*, float*, SimdPath, void> layer, int layerCount, bool[]? whole,
         float* input, float* bufferA, float* bufferB, SimdPath path)
     {
         if (whole is not null && whole.Length < layerCount)
             throw new ArgumentException($"whole has {whole.Length} entries for {layerCount} layers", nameof(whole));
-        if (_barrier is null)
+        if (_workers.Length != 0) ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        if (_workers.Length == 0 || (!_pending ? TakeAlone() : _pendingAlone))
         {
-            RunHere(layer, layerCount, input, bufferA, bufferB, path);
+            RunHere(layer, layerCount, input, bufferA, bufferB, path); // every layer whole: part 0 of 1
             return;
         }
-        ObjectDisposedException.ThrowIf(_disposed != 0, this);
-        if (_nextChunk.Length < layerCount) _nextChunk = new int[layerCount]; // once per runner: a network's layer count is fixed
-        Array.Clear(_nextChunk, 0, layerCount);
+        // The last inference is over: every chunk of it is done, so no thread runs a kernel until the job moves on.
+        int job = _job + 1; // only this thread moves it
+        if (_state.Length < layerCount * Stride) _state = new long[layerCount * Stride]; // once per runner: a network's layer count is fixed
         _layer = layer; _layerCount = layerCount; _whole = whole; _input = input; _bufferA = bufferA; _bufferB = bufferB; _path = path;
-        _barrier.SignalAndWait(IdleSpinMicroseconds); // start: the workers see the job (the barrier is a full fence)
-        RunParts(caller: true);
+        long tag = (long)job << 32;
+        for (int l = 0; l < layerCount; l++)
+        {
+            // A whole layer has no chunk to take: its counter starts used up, and the caller marks it done.
+            _state[l * Stride] = tag | (whole is not null && whole[l] ? 1L : 0L);
+            _state[l * Stride + 1] = tag;
+        }
+        Interlocked.Exchange(ref _job, job); // publishes the job and everything above (a full fence)
+        WakeSleepers();
+        RunJob(job, _state, caller: true);
+        EndTiming(alone: false);
         if (_failure is { } failure) { _failure = null; failure.Throw(); }
     }
 
@@ -102,6 +176,7 @@ public sealed unsafe class LayerRunner : IDisposable
             layer(l, 0, 1, input, bufferA, bufferB, path);
             Lap();
         }
+        EndTiming(alone: true);
     }
 
     /// <summary>The same for the integer networks, whose layers take uint8 buffers.</summary>
@@ -117,46 +192,136 @@ public sealed unsafe class LayerRunner : IDisposable
 
     private void WorkerLoop()
     {
+        int seen = 0;
         while (true)
         {
-            _barrier!.SignalAndWait(IdleSpinMicroseconds); // wait for a job (or the stop signal)
+            var next = new JobAfter(this, seen, Volatile.Read(ref _nudges));
+            WaitUntil(ref next, IdleSpinMicroseconds);
             if (_stopping) return;
-            RunParts(caller: false);
+            int job = Volatile.Read(ref _job); // acquire: the job's fields below are at least this job's
+            if (job == seen) continue; // nudged: wait again, spinning first
+            seen = job;
+            WorkerStartingJob?.Invoke();
+            RunJob(job, _state, caller: false);
         }
     }
 
-    /// <summary>This thread's chunks of every split layer, meeting the others at the barrier after each; the caller also
-    /// runs each run of whole layers, with one barrier after the run.</summary>
-    private void RunParts(bool caller)
+    /// <summary>
+    /// This thread's share of inference <paramref name="job"/>: every split layer's chunks it can take, waiting after each
+    /// layer until all its chunks are done; the caller also runs the runs of whole layers. A worker returns as soon as it
+    /// finds a counter of a later job (it has fallen a whole inference behind: the fields it read may be that job's, and
+    /// it runs nothing of it).
+    /// </summary>
+    private void RunJob(int job, long[] state, bool caller)
     {
         int chunks = Threads * ChunksPerThread;
+        int count = _layerCount;
         bool[]? whole = _whole;
-        for (int l = 0; l < _layerCount;)
+        var layer = _layer;
+        float* input = _input, bufferA = _bufferA, bufferB = _bufferB;
+        SimdPath path = _path;
+        long tag = (long)job << 32;
+        if (count * Stride > state.Length) return; // a later job's count with this job's (smaller) array: not ours
+        for (int l = 0; l < count;)
         {
             int end = l + 1;
             bool alone = whole is not null && whole[l];
-            if (alone) while (end < _layerCount && whole![end]) end++;
-            try
+            if (alone) while (end < count && whole![end]) end++;
+            if (alone && caller)
             {
-                if (!alone)
-                    for (int chunk; (chunk = Interlocked.Increment(ref _nextChunk[l]) - 1) < chunks;)
-                        _layer(l, chunk, chunks, _input, _bufferA, _bufferB, _path);
-                else if (caller)
-                    for (int s = l; s < end; s++)
-                    {
-                        _layer(s, 0, 1, _input, _bufferA, _bufferB, _path);
-                        if (s + 1 < end) Lap(); // the run's last layer is timed after the barrier, as a split layer is
-                    }
+                for (int s = l; s < end; s++)
+                {
+                    try { layer(s, 0, 1, input, bufferA, bufferB, path); }
+                    catch (Exception e) { _failure ??= ExceptionDispatchInfo.Capture(e); } // kernels do not throw; should one, the job still ends
+                    if (s + 1 < end) { Volatile.Write(ref state[s * Stride + 1], tag | 1); Lap(); }
+                }
+                Interlocked.Exchange(ref state[(end - 1) * Stride + 1], tag | 1); // a full fence: the run's output is visible
+                WakeSleepers();
+                Lap(); // the run's last layer is timed when done, as a split layer is
+                l = end;
+                continue;
             }
-            catch (Exception e)
+            if (!alone)
             {
-                // Kernels do not throw; should one ever, the others still reach the barrier and the caller rethrows.
-                _failure ??= ExceptionDispatchInfo.Capture(e);
+                ref long next = ref state[l * Stride];
+                while (true)
+                {
+                    long v = Volatile.Read(ref next);
+                    if ((v & ~0xFFFF_FFFFL) != tag) return; // a later job
+                    int chunk = (int)v;
+                    if (chunk >= chunks) break;
+                    if (Interlocked.CompareExchange(ref next, v + 1, v) != v) continue;
+                    try { layer(l, chunk, chunks, input, bufferA, bufferB, path); }
+                    catch (Exception e) { _failure ??= ExceptionDispatchInfo.Capture(e); }
+                    if (Interlocked.Increment(ref state[l * Stride + 1]) == (tag | (uint)chunks)) WakeSleepers();
+                }
             }
-            _barrier!.SignalAndWait(LayerSpinMicroseconds);
+            // Every chunk of the layer (or the caller's run of whole layers) taken: wait until they are done.
+            var done = new LayerDone(state, (end - 1) * Stride + 1, tag, alone ? 1 : chunks);
+            WaitUntil(ref done, LayerSpinMicroseconds);
+            if (!done.Complete) return; // a later job
             if (caller) Lap();
             l = end;
         }
+    }
+
+    private interface ICondition { bool IsMet { get; } }
+
+    /// <summary>A job after <c>seen</c> has been published, the worker is nudged, or the runner is stopping.</summary>
+    private readonly struct JobAfter(LayerRunner runner, int seen, int nudges) : ICondition
+    {
+        public bool IsMet => Volatile.Read(ref runner._job) != seen || Volatile.Read(ref runner._nudges) != nudges || runner._stopping;
+    }
+
+    /// <summary>A layer's chunks are all done, or its counter belongs to a later job.</summary>
+    private readonly struct LayerDone(long[] state, int at, long tag, int chunks) : ICondition
+    {
+        public bool Complete => Volatile.Read(ref state[at]) == (tag | (uint)chunks);
+        public bool IsMet { get { long v = Volatile.Read(ref state[at]); return v == (tag | (uint)chunks) || (v & ~0xFFFF_FFFFL) != tag; } }
+    }
+
+    /// <summary>
+    /// Returns when <paramref name="condition"/> holds. Three phases: spin on the core for up to
+    /// <see cref="PureSpinMicroseconds"/> (a layer's other chunks usually finish within it); then spin yielding the
+    /// processor (SpinWait never sleeps with sleep1Threshold −1), so that with more threads than cores the thread being
+    /// waited for gets to run (pure spinning made 4 threads on 2 cores ~50× slower); then, past the budget, block until
+    /// a thread that makes progress wakes the sleepers.
+    /// </summary>
+    private void WaitUntil<T>(ref T condition, int spinMicroseconds) where T : struct, ICondition
+    {
+        if (condition.IsMet) return;
+        long start = System.Diagnostics.Stopwatch.GetTimestamp();
+        long pureUntil = start + System.Diagnostics.Stopwatch.Frequency * Math.Min(spinMicroseconds, PureSpinMicroseconds) / 1_000_000;
+        long deadline = start + System.Diagnostics.Stopwatch.Frequency * spinMicroseconds / 1_000_000;
+        for (int i = 0; ; i++)
+        {
+            if (condition.IsMet) return;
+            Thread.SpinWait(8);
+            if ((i & 63) == 63 && System.Diagnostics.Stopwatch.GetTimestamp() > pureUntil) break;
+        }
+        var spinner = new SpinWait();
+        for (int i = 0; ; i++)
+        {
+            if (condition.IsMet) return;
+            spinner.SpinOnce(sleep1Threshold: -1);
+            if ((i & 15) == 15 && System.Diagnostics.Stopwatch.GetTimestamp() > deadline) break;
+        }
+        lock (_sleep)
+        {
+            // Counted before the last look (an interlocked add, a full fence): whoever makes progress after that look
+            // sees a sleeper and pulses, and cannot pulse before this thread waits, as it needs the lock to.
+            Interlocked.Increment(ref _sleepers);
+            try { while (!condition.IsMet) Monitor.Wait(_sleep); }
+            finally { Interlocked.Decrement(ref _sleepers); }
+        }
+    }
+
+    /// <summary>Wakes any blocked thread; called after progress (a published job, a finished layer), which is made with a
+    /// full fence before this reads the count.</summary>
+    private void WakeSleepers()
+    {
+        if (Volatile.Read(ref _sleepers) == 0) return;
+        lock (_sleep) Monitor.PulseAll(_sleep);
     }
 
     private long[]? _clock;
@@ -191,73 +356,10 @@ public sealed unsafe class LayerRunner : IDisposable
 
     public void Dispose()
     {
-        if (Interlocked.Exchange(ref _disposed, 1) != 0 || _barrier is null) return;
+        if (Interlocked.Exchange(ref _disposed, 1) != 0 || _workers.Length == 0) return;
         _stopping = true;
-        _barrier.SignalAndWait(IdleSpinMicroseconds); // releases the workers, which see the stop flag and return
+        Interlocked.Increment(ref _job); // a fence; the idle workers wake, see the stop flag and return
+        WakeSleepers();
         foreach (var t in _workers) t.Join();
-    }
-}
-
-/// <summary>
-/// A reusable barrier for a fixed number of threads that spins briefly, then blocks. The last thread to arrive opens it
-/// (a new generation); the others spin on the generation and fall back to <see cref="Monitor.Wait(object)"/>, so a
-/// thread waiting between inferences sleeps. Arrival is an interlocked decrement (a full fence), so every write made
-/// before <see cref="SignalAndWait"/> is visible to every thread after it.
-/// </summary>
-internal sealed class SpinThenBlockBarrier
-{
-    /// <summary>How long a waiting thread spins without yielding its core.</summary>
-    public const int PureSpinMicroseconds = 100;
-
-    private readonly int _participants;
-    private readonly object _lock = new();
-    private int _remaining;
-    private volatile int _generation;
-
-    public SpinThenBlockBarrier(int participants)
-    {
-        _participants = participants;
-        _remaining = participants;
-    }
-
-    /// <summary>Arrives, and returns when all participants have arrived; spins for up to
-    /// <paramref name="spinMicroseconds"/> µs, then blocks.</summary>
-    public void SignalAndWait(int spinMicroseconds)
-    {
-        int generation = _generation;
-        if (Interlocked.Decrement(ref _remaining) == 0)
-        {
-            _remaining = _participants; // before the generation moves on: nobody arrives at the next one earlier
-            lock (_lock)
-            {
-                _generation = generation + 1;
-                Monitor.PulseAll(_lock);
-            }
-            return;
-        }
-        // Three phases: spin on the core for up to PureSpinMicroseconds (the other parts of a layer usually finish
-        // within it); then spin yielding the processor (SpinWait never sleeps with sleep1Threshold −1), so that with
-        // more threads than cores the thread being waited for gets to run (pure spinning made 4 threads on 2 cores ~50×
-        // slower); then, past the budget, block.
-        long start = System.Diagnostics.Stopwatch.GetTimestamp();
-        long pureUntil = start + System.Diagnostics.Stopwatch.Frequency * Math.Min(spinMicroseconds, PureSpinMicroseconds) / 1_000_000;
-        long deadline = start + System.Diagnostics.Stopwatch.Frequency * spinMicroseconds / 1_000_000;
-        for (int i = 0; ; i++)
-        {
-            if (_generation != generation) return;
-            Thread.SpinWait(8);
-            if ((i & 63) == 63 && System.Diagnostics.Stopwatch.GetTimestamp() > pureUntil) break;
-        }
-        var spinner = new SpinWait();
-        for (int i = 0; ; i++)
-        {
-            if (_generation != generation) return;
-            spinner.SpinOnce(sleep1Threshold: -1);
-            if ((i & 15) == 15 && System.Diagnostics.Stopwatch.GetTimestamp() > deadline) break;
-        }
-        lock (_lock)
-        {
-            while (_generation == generation) Monitor.Wait(_lock);
-        }
     }
 }

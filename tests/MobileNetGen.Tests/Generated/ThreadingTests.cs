@@ -103,7 +103,7 @@ public class ThreadingTests
     [Theory]
     [InlineData(2)]
     [InlineData(3)]
-    public unsafe void Runner_runs_whole_layers_once_on_the_caller_and_splits_the_others_with_a_barrier_after_each(int threads)
+    public unsafe void Runner_runs_whole_layers_once_on_the_caller_and_splits_the_others_each_after_the_last_is_done(int threads)
     {
         // Layers 1-3 are one run of whole layers, 5 another; 0, 4 and 6 are split.
         bool[] whole = { false, true, true, true, false, true, false };
@@ -131,6 +131,123 @@ public class ThreadingTests
             // Layer order holds: every call of a layer comes before every call of the next one.
             for (int i = 1; i < calls.Count; i++) Assert.True(calls[i - 1].Layer <= calls[i].Layer, $"layer {calls[i].Layer} ran before layer {calls[i - 1].Layer} was done");
         }
+    }
+
+    [Fact]
+    public unsafe void Runner_does_not_wait_for_a_worker_that_has_taken_no_chunk()
+    {
+        // The worker is held as a descheduled vCPU or a thread still waking would be: it has seen the inference and taken
+        // nothing. The caller must finish the inference alone (an arrival barrier would wait for the worker forever here).
+        bool[] whole = { false, true, false, false };
+        using var runner = new LayerRunner(2);
+        using var held = new ManualResetEventSlim(false);
+        using var reached = new SemaphoreSlim(0);
+        runner.WorkerStartingJob = () => { reached.Release(); held.Wait(); };
+        int chunks = 2 * LayerRunner.ChunksPerThread;
+        try
+        {
+            for (int round = 0; round < 2; round++) // the worker stays held through two inferences, then falls behind both
+            {
+                lock (s_calls) s_calls.Clear();
+                var caller = new Thread(() => runner.Run(&Record, whole.Length, whole, null, null, null, SimdPath.Auto));
+                caller.Start();
+                Assert.True(caller.Join(TimeSpan.FromSeconds(60)), "the caller waited for a worker that had taken no chunk");
+                var calls = s_calls.ToList();
+                Assert.All(calls, c => Assert.Equal(caller.ManagedThreadId, c.Thread));
+                AssertEveryChunkOnce(calls, whole, chunks);
+            }
+            Assert.True(reached.Wait(TimeSpan.FromSeconds(60)), "the worker never saw the first inference");
+        }
+        finally
+        {
+            runner.WorkerStartingJob = () => reached.Release();
+            held.Set(); // the worker resumes inside the first inference, long over, with the second's fields and counters
+        }
+        // It must run nothing of the finished ones, then take its share of the next: each chunk once, in layer order.
+        Assert.True(reached.Wait(TimeSpan.FromSeconds(60)), "the released worker never came back for the next inference");
+        for (int round = 0; round < 20; round++)
+        {
+            lock (s_calls) s_calls.Clear();
+            runner.Run(&Record, whole.Length, whole, null, null, null, SimdPath.Auto);
+            var calls = s_calls.ToList();
+            AssertEveryChunkOnce(calls, whole, chunks);
+            for (int i = 1; i < calls.Count; i++) Assert.True(calls[i - 1].Layer <= calls[i].Layer, $"layer {calls[i].Layer} ran before layer {calls[i - 1].Layer} was done");
+        }
+    }
+
+    private static void AssertEveryChunkOnce(List<(int Layer, int Part, int Parts, int Thread)> calls, bool[] whole, int chunks)
+    {
+        for (int l = 0; l < whole.Length; l++)
+        {
+            var mine = calls.Where(c => c.Layer == l).ToList();
+            Assert.Equal(whole[l] ? new[] { 0 } : Enumerable.Range(0, chunks).ToArray(), mine.Select(c => c.Part).OrderBy(p => p).ToArray());
+            Assert.All(mine, c => Assert.Equal(whole[l] ? 1 : chunks, c.Parts));
+        }
+    }
+
+    [Fact]
+    public void Adaptive_threads_give_the_same_logits_split_or_alone_and_count_both()
+    {
+        using var one = VariantCatalog.Create("0.25_224", new MobileNetOptions { Threads = 1 });
+        using var two = VariantCatalog.Create("0.25_224", new MobileNetOptions { Threads = 2 });
+        using var fixedTwo = VariantCatalog.Create("0.25_224", new MobileNetOptions { Threads = 2, AdaptiveThreads = false });
+        var input = TestInputs.Uniform(one.InputLength);
+        var expected = new float[one.NumClasses];
+        one.Run(input, expected);
+        var logits = new float[one.NumClasses];
+        for (int i = 0; i < ThreadChoice.Warmup + 2; i++) // the first inferences alternate: both ways are taken
+        {
+            two.Run(input, logits);
+            AssertBitIdentical($"adaptive, inference {i}", expected, logits);
+            fixedTwo.Run(input, logits);
+            AssertBitIdentical($"fixed, inference {i}", expected, logits);
+        }
+        Assert.True(two.InferencesAlone >= ThreadChoice.MinSamples, $"{two.InferencesAlone} inferences alone");
+        Assert.True(two.InferencesSplit >= ThreadChoice.MinSamples, $"{two.InferencesSplit} inferences split");
+        Assert.Equal(ThreadChoice.Warmup + 2, two.InferencesAlone + two.InferencesSplit);
+        Assert.Equal((0L, 0L), (fixedTwo.InferencesAlone, fixedTwo.InferencesSplit)); // not adaptive: always split, nothing counted
+        Assert.Equal((0L, 0L), (one.InferencesAlone, one.InferencesSplit));
+    }
+
+    [Fact]
+    public void Thread_choice_keeps_the_split_while_it_wins_and_checks_alone_one_in_32()
+    {
+        var choice = new ThreadChoice();
+        int alone = 0, n = 32 * 20;
+        for (int i = 0; i < n; i++)
+        {
+            bool a = choice.Next();
+            if (i >= ThreadChoice.Warmup && a) alone++;
+            choice.Record(a, a ? 1000 : 570); // two threads at 0.57× one (1.0_224 on an idle 2-vCPU guest)
+        }
+        Assert.False(choice.PrefersAlone);
+        Assert.InRange(alone, (n - ThreadChoice.Warmup) / ThreadChoice.CheckAloneEvery - 1, (n - ThreadChoice.Warmup) / ThreadChoice.CheckAloneEvery + 1);
+    }
+
+    [Fact]
+    public void Thread_choice_goes_alone_when_the_split_turns_slow_and_comes_back_when_it_recovers()
+    {
+        var choice = new ThreadChoice();
+        long splitTime = 600;
+        int i = 0;
+        void Step() { bool a = choice.Next(); choice.Record(a, a ? 1000 : splitTime); i++; }
+        for (; i < 100;) Step();
+        Assert.False(choice.PrefersAlone);
+        splitTime = 1250; // the host takes the other vCPU: splitting is now 1.25× one thread
+        int at = i;
+        while (!choice.PrefersAlone && i < at + 100) Step();
+        Assert.True(choice.PrefersAlone, "still splitting 100 inferences after the split turned slow");
+        // The split is timed every inference (but a check alone may fall among them): its median turns once most of its
+        // window is new.
+        Assert.True(i - at <= ThreadChoice.Window / 2 + 2, $"took {i - at} inferences to go alone");
+        int splits = 0;
+        for (int k = 0; k < 8 * 10; k++) { bool a = choice.Next(); if (!a) splits++; choice.Record(a, a ? 1000 : splitTime); i++; }
+        Assert.InRange(splits, 9, 11); // alone, with one split in 8 to check
+        splitTime = 600; // the vCPU is back
+        at = i;
+        while (choice.PrefersAlone && i < at + 200) Step();
+        Assert.False(choice.PrefersAlone, "still alone 200 inferences after the split recovered");
+        Assert.True(i - at <= ThreadChoice.CheckSplitEvery * (ThreadChoice.Window / 2 + 2), $"took {i - at} inferences to split again");
     }
 
     [Fact]
