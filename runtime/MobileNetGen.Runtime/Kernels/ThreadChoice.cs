@@ -77,9 +77,16 @@ internal sealed class ThreadChoice
     private long Median(long[] times, long count)
     {
         int n = (int)Math.Min(count, Window);
-        var s = _scratch.AsSpan(0, n);
-        times.AsSpan(0, n).CopyTo(s);
-        s.Sort();
+        // An insertion sort of at most Window values: Span.Sort would allocate its comparer's helper object at its first
+        // use, inside some inference, and an inference allocates nothing.
+        long[] s = _scratch;
+        for (int i = 0; i < n; i++)
+        {
+            long v = times[i];
+            int j = i;
+            for (; j > 0 && s[j - 1] > v; j--) s[j] = s[j - 1];
+            s[j] = v;
+        }
         return (n & 1) == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
     }
 }
