@@ -156,8 +156,8 @@ public sealed unsafe class LayerRunner : IDisposable
         long tag = (long)job << 32;
         for (int l = 0; l < layerCount; l++)
         {
-            // A whole layer has no chunk to take: its counter starts used up, and the caller marks it done.
-            _state[l * Stride] = tag | (whole is not null && whole[l] ? 1L : 0L);
+            // (A whole layer's counters are not taken from; the last of a run of them is marked done by the caller.)
+            _state[l * Stride] = tag;
             _state[l * Stride + 1] = tag;
         }
         Interlocked.Exchange(ref _job, job); // publishes the job and everything above (a full fence)
@@ -234,9 +234,10 @@ public sealed unsafe class LayerRunner : IDisposable
                 {
                     try { layer(s, 0, 1, input, bufferA, bufferB, path); }
                     catch (Exception e) { _failure ??= ExceptionDispatchInfo.Capture(e); } // kernels do not throw; should one, the job still ends
-                    if (s + 1 < end) { Volatile.Write(ref state[s * Stride + 1], tag | 1); Lap(); }
+                    if (s + 1 < end) Lap();
                 }
-                Interlocked.Exchange(ref state[(end - 1) * Stride + 1], tag | 1); // a full fence: the run's output is visible
+                // The workers wait for the run's last layer only. A full fence: the run's output is visible.
+                Interlocked.Exchange(ref state[(end - 1) * Stride + 1], tag | 1);
                 WakeSleepers();
                 Lap(); // the run's last layer is timed when done, as a split layer is
                 l = end;
@@ -258,7 +259,7 @@ public sealed unsafe class LayerRunner : IDisposable
                 }
             }
             // Every chunk of the layer (or the caller's run of whole layers) taken: wait until they are done.
-            var done = new LayerDone(state, (end - 1) * Stride + 1, tag, alone ? 1 : chunks);
+            var done = new LayerDone(state, (end - 1) * Stride + 1, tag, tag | (uint)(alone ? 1 : chunks));
             WaitUntil(ref done, LayerSpinMicroseconds);
             if (!done.Complete) return; // a later job
             if (caller) Lap();
@@ -274,11 +275,12 @@ public sealed unsafe class LayerRunner : IDisposable
         public bool IsMet => Volatile.Read(ref runner._job) != seen || Volatile.Read(ref runner._nudges) != nudges || runner._stopping;
     }
 
-    /// <summary>A layer's chunks are all done, or its counter belongs to a later job.</summary>
-    private readonly struct LayerDone(long[] state, int at, long tag, int chunks) : ICondition
+    /// <summary>A layer's chunks are all done (its counter reads <c>target</c>: the job's tag and its chunk count), or its
+    /// counter belongs to a later job.</summary>
+    private readonly struct LayerDone(long[] state, int at, long tag, long target) : ICondition
     {
-        public bool Complete => Volatile.Read(ref state[at]) == (tag | (uint)chunks);
-        public bool IsMet { get { long v = Volatile.Read(ref state[at]); return v == (tag | (uint)chunks) || (v & ~0xFFFF_FFFFL) != tag; } }
+        public bool Complete => Volatile.Read(ref state[at]) == target;
+        public bool IsMet { get { long v = Volatile.Read(ref state[at]); return v == target || (v & ~0xFFFF_FFFFL) != tag; } }
     }
 
     /// <summary>
